@@ -1,0 +1,16 @@
+/**
+ * The command registry: each command lives in its own file and exports
+ * `register(program)`. Adding a command is one import and one line here.
+ */
+import type { Command } from 'commander';
+import * as ingest from './ingest.js';
+import * as list from './list.js';
+import * as info from './info.js';
+import * as path from './path.js';
+import * as cat from './cat.js';
+import * as del from './delete.js';
+import * as active from './active.js';
+import * as abort from './abort.js';
+import * as prune from './prune.js';
+
+export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune];

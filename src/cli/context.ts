@@ -1,0 +1,107 @@
+/**
+ * What every `dist` command shares: the store root (--root, $DIST_ROOT, ./.content), output
+ * helpers, and the one place errors become `dist: <message>` plus an exit code.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { canceled, ContentError, EXIT_CODES, wrapSystemError } from '../errors.js';
+import { closeDefaultEngine } from '../hash/engine.js';
+import { openStore, type LocalStore } from '../local/store.js';
+
+export const DEFAULT_ROOT = './.content';
+
+export function rootOf(cmd: Command): string {
+  const opts = cmd.optsWithGlobals() as { root?: string };
+  return opts.root ?? process.env.DIST_ROOT ?? DEFAULT_ROOT;
+}
+
+/** Opens the store for a command; the caller must `await store.close()` (run() does). */
+export function storeOf(cmd: Command): LocalStore {
+  return openStore(rootOf(cmd));
+}
+
+/** Runs a command body with the store open, closing it (pool, watchers) whatever happens. */
+export async function withStore<T>(cmd: Command, body: (store: LocalStore) => Promise<T>): Promise<T> {
+  const store = storeOf(cmd);
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+    await closeDefaultEngine();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** Exit code for an error; prints the one-line message. */
+export function reportError(err: unknown): number {
+  const e = err instanceof ContentError ? err : wrapSystemError(err, 'unexpected error');
+  process.stderr.write(`dist: ${e.message}\n`);
+  if (process.env.DIST_DEBUG) process.stderr.write(`${e.stack}\n`);
+  return EXIT_CODES[e.kind];
+}
+
+/** Reads whitespace-separated words from stdin (for `-` arguments). */
+export async function readStdinWords(): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\s+/).filter(Boolean);
+}
+
+/** Expands a lone `-` in an argument list to the words on stdin. */
+export async function expandDash(args: string[]): Promise<string[]> {
+  if (!args.includes('-')) return args;
+  const fromStdin = await readStdinWords();
+  return args.flatMap((a) => (a === '-' ? fromStdin : [a]));
+}
+
+/**
+ * Wraps a command action: errors become `dist: <message>` and the kind's exit code. The
+ * action's last argument is the Command (commander's convention).
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+/** Parses a non-negative integer option (sizes, offsets). */
+export function intOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+/**
+ * SIGINT/SIGTERM abort `controller` (so writers close, keeping partial data for resume) and
+ * end stdin; the command then exits 130. A second signal exits at once.
+ */
+export function interruptible(): AbortController {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(canceled('ERR_INTERRUPTED', `interrupted by ${sig}`));
+    process.stdin.destroy();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return controller;
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * `dist`: the command line over the content store. Exit codes are the error kinds'
+ * (src/errors.ts EXIT_CODES); 2 is a usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_CODES } from '../errors.js';
+import { commands } from './commands/index.js';
+import { DEFAULT_ROOT } from './context.js';
+
+const exitHelp = `
+Exit codes:
+  0    success (also: content already exists)
+  1    internal error
+  2    usage error
+${Object.entries(EXIT_CODES)
+  .filter(([k]) => k !== 'Internal')
+  .map(([k, v]) => `  ${String(v).padEnd(4)} ${k}`)
+  .join('\n')}
+
+Environment:
+  DIST_ROOT    store root (default ${DEFAULT_ROOT})
+  DIST_JOBS    hashing worker threads (default: available parallelism)
+  DIST_DEBUG   print stack traces on error`;
+
+export function buildProgram(): Command {
+  const program = new Command('dist')
+    .description('containerkit: a daemonless content-addressable blob store')
+    .option('--root <dir>', `store root (env DIST_ROOT, default ${DEFAULT_ROOT})`)
+    .addHelpText('after', exitHelp)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(`dist: ${str.replace(/^error: /, '')}`) })
+    .exitOverride();
+  for (const c of commands) c.register(program);
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; every other commander error is a usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+// EPIPE on stdout (e.g. `dist list | head`) is a normal end, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+await main();

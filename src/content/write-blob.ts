@@ -1,0 +1,122 @@
+/**
+ * writeBlob: copy a source into the store under a ref, resuming whatever the ref already
+ * holds. Store-agnostic: works with any Store implementation.
+ *
+ * How a partial ingest at offset N is continued depends on what the source can do:
+ *   ranged reads ({read(position, length)}) → read from N
+ *   seek ({seek(n)} + iterable)            → seek to N, then stream
+ *   restart only (a function → iterable)   → truncate(0) and copy from the start
+ *   plain stream / async iterable          → discard the first N bytes, then append
+ * AlreadyExists (at open or at commit) counts as success.
+ */
+import type { Readable } from 'node:stream';
+import { isKind } from '../errors.js';
+import type { Store, Writer } from './types.js';
+
+export interface RangedSource {
+  size?: number;
+  read(position: number, length: number): Promise<Uint8Array>;
+}
+
+export interface SeekableSource extends AsyncIterable<Uint8Array> {
+  seek(offset: number): Promise<void> | void;
+}
+
+/** A source that can only start over: each call yields the whole content from byte 0. */
+export type RestartableSource = () => AsyncIterable<Uint8Array> | Readable;
+
+export type BlobSource = Readable | AsyncIterable<Uint8Array> | RangedSource | SeekableSource | RestartableSource;
+
+export interface WriteBlobOptions {
+  size?: number;
+  expected?: string;
+  /** Wait for a held ref (see WriterOptions.wait). */
+  wait?: boolean | number;
+  signal?: AbortSignal;
+  /** Bytes per ranged read (default 1 MiB). */
+  chunkSize?: number;
+}
+
+export interface WriteBlobResult {
+  digest: string;
+  /** The content was already present (nothing was committed by this call). */
+  existed: boolean;
+  /** Bytes this call wrote (0 when resumed data already covered everything). */
+  written: number;
+}
+
+function isRanged(s: BlobSource): s is RangedSource {
+  return typeof s === 'object' && s !== null && typeof (s as RangedSource).read === 'function' && !(Symbol.asyncIterator in s);
+}
+function isSeekable(s: BlobSource): s is SeekableSource {
+  return typeof s === 'object' && s !== null && typeof (s as SeekableSource).seek === 'function';
+}
+
+async function appendAll(w: Writer, source: AsyncIterable<Uint8Array>, skip: number, signal?: AbortSignal): Promise<number> {
+  let written = 0;
+  for await (const chunk of source) {
+    signal?.throwIfAborted();
+    let c = chunk;
+    if (skip > 0) {
+      if (c.byteLength <= skip) {
+        skip -= c.byteLength;
+        continue;
+      }
+      c = c.subarray(skip);
+      skip = 0;
+    }
+    await w.write(c);
+    written += c.byteLength;
+  }
+  return written;
+}
+
+export async function writeBlob(store: Store, ref: string, source: BlobSource, options: WriteBlobOptions = {}): Promise<WriteBlobResult> {
+  const { size, expected, signal } = options;
+  let w: Writer;
+  try {
+    w = await store.writer({ ref, total: size, expected, wait: options.wait, signal });
+  } catch (err) {
+    if (isKind(err, 'AlreadyExists') && expected) return { digest: expected, existed: true, written: 0 };
+    throw err;
+  }
+  let written = 0;
+  try {
+    let offset = (await w.status()).offset;
+    if (size !== undefined && offset > size) {
+      await w.truncate(0);
+      offset = 0;
+    }
+    if (typeof source === 'function') {
+      if (offset > 0) await w.truncate(0);
+      written = await appendAll(w, source() as AsyncIterable<Uint8Array>, 0, signal);
+    } else if (isRanged(source)) {
+      const end = size ?? source.size ?? Infinity;
+      const step = options.chunkSize ?? 1 << 20;
+      for (let pos = offset; pos < end; ) {
+        signal?.throwIfAborted();
+        const chunk = await source.read(pos, Math.min(step, end - pos));
+        if (chunk.byteLength === 0) break;
+        await w.write(chunk);
+        pos += chunk.byteLength;
+        written += chunk.byteLength;
+      }
+    } else if (isSeekable(source)) {
+      await source.seek(offset);
+      written = await appendAll(w, source, 0, signal);
+    } else {
+      written = await appendAll(w, source as AsyncIterable<Uint8Array>, offset, signal);
+    }
+    const digest = await w.commit({ size, expected });
+    return { digest, existed: false, written };
+  } catch (err) {
+    if (isKind(err, 'AlreadyExists')) {
+      const digest = expected ?? (err.details.digest as string);
+      return { digest, existed: true, written };
+    }
+    throw err;
+  } finally {
+    // After commit (either outcome) close is a no-op; otherwise it keeps the partial data.
+    await w.close().catch(() => {});
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Observability through node:diagnostics_channel: free when nobody subscribes.
+ * Subscribe with `diagnostics_channel.subscribe('containerkit:ingest:commit', fn)`.
+ */
+import { channel } from 'node:diagnostics_channel';
+
+export const diag = {
+  ingestOpen: channel('containerkit:ingest:open'),
+  ingestCheckpoint: channel('containerkit:ingest:checkpoint'),
+  ingestCommit: channel('containerkit:ingest:commit'),
+  ingestResume: channel('containerkit:ingest:resume'),
+  lockContend: channel('containerkit:lock:contend'),
+  lockTakeover: channel('containerkit:lock:takeover'),
+  lockCompromised: channel('containerkit:lock:compromised'),
+};

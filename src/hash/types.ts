@@ -1,0 +1,29 @@
+/**
+ * The hashing contract. Hash state is explicit and portable: it is hash-wasm `save()`
+ * output, so any engine (inline on the calling thread, or any worker of the pool) can
+ * continue any ingest, and the state can be checkpointed to disk for O(1) resume.
+ */
+import type { Algorithm } from '../digest.js';
+
+/** Opaque hash-wasm state, tagged with the build that produced it. */
+export interface HashState {
+  alg: Algorithm;
+  /** Identifies the hash-wasm build; a state from another build is never loaded. */
+  build: string;
+  /** Bytes hashed so far. */
+  offset: number;
+  state: Uint8Array;
+}
+
+export interface HashEngine {
+  /** A fresh state at offset 0. */
+  init(alg: Algorithm): Promise<HashState>;
+  /**
+   * Continue `state` over `data`. The engine may transfer or share `data`; the caller
+   * must not reuse the memory until the promise settles.
+   */
+  update(state: HashState, data: Uint8Array): Promise<HashState>;
+  /** Hex digest of everything hashed into `state` (does not consume it). */
+  digest(state: HashState): Promise<string>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+/**
+ * containerkit: a daemonless content-addressable blob store.
+ */
+export type * from './content/types.js';
+export { writeBlob } from './content/write-blob.js';
+export type { BlobSource, RangedSource, SeekableSource, RestartableSource, WriteBlobOptions, WriteBlobResult } from './content/write-blob.js';
+export { openStore, LocalStore, type StoreOptions } from './local/store.js';
+export type { PruneOptions, PruneResult, PrunedIngest } from './local/prune.js';
+export * from './errors.js';
+export { parseDigest, isDigest, ALGORITHMS, type Algorithm, type ParsedDigest } from './digest.js';
+export type { HashEngine, HashState } from './hash/types.js';
+export { InlineHashEngine } from './hash/inline.js';
+export { defaultEngine, closeDefaultEngine, configureDefaultEngine } from './hash/engine.js';

@@ -1,0 +1,70 @@
+/**
+ * Process identity for lock owners: pid + host + boot id + the process start time in
+ * clock ticks (field 22 of /proc/<pid>/stat). The start time tells a live owner from an
+ * unrelated process that reused its pid; the boot id tells that every pid recorded before
+ * a reboot is dead. Off Linux, only pid liveness (kill 0) is available.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Owner } from '../content/types.js';
+
+function readBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start time of `pid` in clock ticks since boot, or undefined if it does not exist. */
+export function processStartTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(rest[19]); // field 22 overall; rest[0] is field 3
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const self: Owner = Object.freeze({
+  pid: process.pid,
+  host: hostname(),
+  bootId: readBootId(),
+  startTicks: processStartTicks(process.pid),
+});
+
+export function currentOwner(): Owner {
+  return self;
+}
+
+export type Liveness = 'alive' | 'dead' | 'unknown';
+
+/**
+ * 'dead' only when provable: same host and (another boot, or the pid is gone, or the pid
+ * now belongs to a process that started at another time). Another host → 'unknown'.
+ */
+export function ownerLiveness(owner: Owner | undefined): Liveness {
+  if (!owner || typeof owner.pid !== 'number') return 'unknown';
+  if (owner.host !== self.host) return 'unknown';
+  if (owner.bootId && self.bootId && owner.bootId !== self.bootId) return 'dead';
+  if (owner.pid === self.pid) {
+    return owner.startTicks === undefined || owner.startTicks === self.startTicks ? 'alive' : 'dead';
+  }
+  const ticks = processStartTicks(owner.pid);
+  if (ticks !== undefined) {
+    return owner.startTicks === undefined || owner.startTicks === ticks ? 'alive' : 'dead';
+  }
+  try {
+    process.kill(owner.pid, 0);
+    return 'alive';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead';
+  }
+}
+
+export function formatOwner(owner: Owner | undefined): string {
+  return owner ? `${owner.pid}@${owner.host}` : '-';
+}

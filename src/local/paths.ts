@@ -1,0 +1,64 @@
+/**
+ * The on-disk layout (format version 1). Every path is built from a validated digest or
+ * from sha256(ref): user-supplied strings never become path components.
+ *
+ *   <root>/blobs/<alg>/<hex>          committed blobs, mode 0444
+ *   <root>/ingest/<sha256(ref)>/      data + status of one ingest
+ *   <root>/ingest/<sha256(ref)>.lock  the ref lock (a directory, proper-lockfile)
+ *   <root>/ingest/<sha256(ref)>.owner identity of the lock holder
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { parseDigest, type Algorithm } from '../digest.js';
+
+export const FORMAT_VERSION = 1;
+
+export function blobsDir(root: string, alg?: Algorithm): string {
+  return alg ? join(root, 'blobs', alg) : join(root, 'blobs');
+}
+
+/** Path of a blob; throws InvalidArgument before building anything from a bad digest. */
+export function blobPath(root: string, digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return join(root, 'blobs', algorithm, hex);
+}
+
+export function ingestRoot(root: string): string {
+  return join(root, 'ingest');
+}
+
+/** Refs are arbitrary strings; their directory is named by a hash, never by the ref. */
+export function refKey(ref: string): string {
+  return createHash('sha256').update(ref, 'utf8').digest('hex');
+}
+
+export interface IngestPaths {
+  key: string;
+  dir: string;
+  data: string;
+  status: string;
+  lock: string;
+  owner: string;
+  /** The takeover guard: held for milliseconds while a dead/stale lock is replaced. */
+  guard: string;
+}
+
+export function ingestPathsForKey(root: string, key: string): IngestPaths {
+  const base = join(ingestRoot(root), key);
+  return {
+    key,
+    dir: base,
+    data: join(base, 'data'),
+    status: join(base, 'status'),
+    lock: `${base}.lock`,
+    owner: `${base}.owner`,
+    guard: `${base}.takeover`,
+  };
+}
+
+export function ingestPaths(root: string, ref: string): IngestPaths {
+  return ingestPathsForKey(root, refKey(ref));
+}
+
+/** Ingest keys are exactly 64 hex characters; anything else under ingest/ is debris. */
+export const INGEST_KEY = /^[0-9a-f]{64}$/;
