@@ -33,7 +33,7 @@ export interface WriteBlobOptions {
   /** Wait for a held ref (see WriterOptions.wait). */
   wait?: boolean | number;
   signal?: AbortSignal;
-  /** Bytes per ranged read (default 1 MiB). */
+  /** Bytes per write and per ranged read (default 1 MiB). */
   chunkSize?: number;
 }
 
@@ -52,8 +52,21 @@ function isSeekable(s: BlobSource): s is SeekableSource {
   return typeof s === 'object' && s !== null && typeof (s as SeekableSource).seek === 'function';
 }
 
-async function appendAll(w: Writer, source: AsyncIterable<Uint8Array>, skip: number, signal?: AbortSignal): Promise<number> {
+/**
+ * Coalesces small chunks (pipes deliver 64 KiB) into `size`-byte writes: per-write costs
+ * (a syscall, a hash task) are then paid per MiB, not per pipe buffer. One reusable
+ * buffer: Writer.write copies what it keeps before resolving.
+ */
+async function appendAll(w: Writer, source: AsyncIterable<Uint8Array>, skip: number, signal?: AbortSignal, size = 1 << 20): Promise<number> {
   let written = 0;
+  const buf = Buffer.allocUnsafe(size);
+  let fill = 0;
+  const flush = async () => {
+    if (fill === 0) return;
+    await w.write(buf.subarray(0, fill));
+    written += fill;
+    fill = 0;
+  };
   for await (const chunk of source) {
     signal?.throwIfAborted();
     let c = chunk;
@@ -65,9 +78,20 @@ async function appendAll(w: Writer, source: AsyncIterable<Uint8Array>, skip: num
       c = c.subarray(skip);
       skip = 0;
     }
-    await w.write(c);
-    written += c.byteLength;
+    if (fill === 0 && c.byteLength >= size) {
+      await w.write(c);
+      written += c.byteLength;
+      continue;
+    }
+    while (c.byteLength > 0) {
+      const n = Math.min(c.byteLength, size - fill);
+      buf.set(c.subarray(0, n), fill);
+      fill += n;
+      c = c.subarray(n);
+      if (fill === size) await flush();
+    }
   }
+  await flush();
   return written;
 }
 
@@ -89,7 +113,7 @@ export async function writeBlob(store: Store, ref: string, source: BlobSource, o
     }
     if (typeof source === 'function') {
       if (offset > 0) await w.truncate(0);
-      written = await appendAll(w, source() as AsyncIterable<Uint8Array>, 0, signal);
+      written = await appendAll(w, source() as AsyncIterable<Uint8Array>, 0, signal, options.chunkSize);
     } else if (isRanged(source)) {
       const end = size ?? source.size ?? Infinity;
       const step = options.chunkSize ?? 1 << 20;
@@ -103,9 +127,9 @@ export async function writeBlob(store: Store, ref: string, source: BlobSource, o
       }
     } else if (isSeekable(source)) {
       await source.seek(offset);
-      written = await appendAll(w, source, 0, signal);
+      written = await appendAll(w, source, 0, signal, options.chunkSize);
     } else {
-      written = await appendAll(w, source as AsyncIterable<Uint8Array>, offset, signal);
+      written = await appendAll(w, source as AsyncIterable<Uint8Array>, offset, signal, options.chunkSize);
     }
     const digest = await w.commit({ size, expected });
     return { digest, existed: false, written };

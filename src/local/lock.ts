@@ -26,6 +26,7 @@ import { canceled, lockCompromised, unavailable, wrapSystemError, type ContentEr
 import { currentOwner, formatOwner, ownerLiveness, type Liveness } from './owner.js';
 import type { IngestPaths } from './paths.js';
 import { diag } from '../diagnostics.js';
+import { crashpoint } from '../testing/crashpoint.js';
 
 export interface LockOptions {
   /** A lock whose heartbeat is older than this is stale (default 10 s). */
@@ -149,6 +150,7 @@ async function takeOver(paths: IngestPaths, opts: LockOptions): Promise<boolean>
     return false;
   }
   try {
+    crashpoint('takeover:in-guard');
     const insp = await inspectLock(paths, opts);
     if (!insp.exists) return true;
     if (!insp.stale) return false;
@@ -180,6 +182,7 @@ export async function tryLock(ref: string, paths: IngestPaths, opts: LockOptions
         },
       });
       lock.bind(release);
+      crashpoint('lock:before-owner');
       const st = await stat(paths.lock);
       const rec: OwnerRecord = { ...currentOwner(), lockIno: st.ino, acquiredAt: Date.now() };
       await writeFile(paths.owner, pack(rec));

@@ -17,6 +17,7 @@ import { pack, unpack } from 'msgpackr';
 import type { Algorithm } from '../digest.js';
 import type { Owner } from '../content/types.js';
 import { FORMAT_VERSION } from './paths.js';
+import { crashpoint, crashpointsArmed } from '../testing/crashpoint.js';
 
 export interface Checkpoint {
   /** Bytes of data covered by `state`. */
@@ -123,7 +124,16 @@ export class StatusFile {
   async write(record: StatusRecord): Promise<void> {
     this.seq = (this.seq + 1) >>> 0;
     const buf = frame(this.seq, record);
-    await this.fh.write(buf, 0, buf.length, (this.seq % 2) * SLOT);
+    const at = (this.seq % 2) * SLOT;
+    if (crashpointsArmed) {
+      // Crash tests: stop with the slot half rewritten, as a crash mid-write leaves it.
+      const half = buf.length >> 1;
+      await this.fh.write(buf, 0, half, at);
+      crashpoint('status:torn');
+      await this.fh.write(buf, half, buf.length - half, at + half);
+      return;
+    }
+    await this.fh.write(buf, 0, buf.length, at);
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,7 @@ import {
 import { compatible } from '../hash/wasm.js';
 import type { HashEngine, HashState } from '../hash/types.js';
 import { diag } from '../diagnostics.js';
+import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
 import { tryLock, waitLock, type LockOptions, type RefLock } from './lock.js';
 import { currentOwner } from './owner.js';
@@ -87,7 +88,8 @@ async function tailCrc(fh: FileHandle, offset: number): Promise<number> {
 export class LocalWriter implements Writer {
   private state: State = 'open';
   private hashTail: Promise<HashState>;
-  private inflight = 0;
+  /** Completion of each queued hash task, oldest first (bounded by MAX_HASH_INFLIGHT). */
+  private inflight: Promise<unknown>[] = [];
   private lastCheckpointOffset = 0;
   private lastCheckpointAt = Date.now();
 
@@ -201,12 +203,13 @@ export class LocalWriter implements Writer {
       await this.data.truncate(this.offset).catch(() => {});
       throw wrapSystemError(err, `writing ref ${JSON.stringify(this.ref)} at offset ${this.offset}`, { ref: this.ref });
     }
+    crashpoint('write:after-data');
     this.offset += chunk.byteLength;
-    this.inflight++;
     const engine = this.cfg.engine;
-    this.hashTail = this.hashTail.then((s) => engine.update(s, copy)).finally(() => void this.inflight--);
-    this.hashTail.catch(() => {});
-    if (this.inflight >= MAX_HASH_INFLIGHT) await this.hashTail;
+    this.hashTail = this.hashTail.then((s) => engine.update(s, copy));
+    this.inflight.push(this.hashTail.catch(() => {}));
+    // Wait for the oldest task only, so the pipeline never drains completely.
+    if (this.inflight.length >= MAX_HASH_INFLIGHT) await this.inflight.shift();
     if (
       this.offset - this.lastCheckpointOffset >= this.cfg.checkpointBytes ||
       (Date.now() - this.lastCheckpointAt >= this.cfg.checkpointMs && this.offset > this.lastCheckpointOffset)
@@ -250,6 +253,7 @@ export class LocalWriter implements Writer {
       throw invalidArgument('ERR_INVALID_TRUNCATE', `truncate to ${size} is not supported (only 0)`, { ref: this.ref, actual: size });
     }
     await this.hashTail.catch(() => {});
+    this.inflight = [];
     // Drop the checkpoint before the data it describes, so a crash in between never pairs
     // an old hash state with new bytes.
     this.record = { ...this.record, updatedAt: Date.now(), checkpoint: undefined };
@@ -287,7 +291,11 @@ export class LocalWriter implements Writer {
       }
       // The bytes must be on disk before the name that promises them.
       await this.data.datasync();
+      crashpoint('commit:after-fsync');
       await this.data.chmod(0o444);
+      // A blob's createdAt (its mtime) is its commit time, not the time of its last write.
+      const now = new Date();
+      await this.data.utimes(now, now);
       const target = blobPath(this.cfg.root, digest);
       await mkdir(dirname(target), { recursive: true });
       try {
@@ -301,8 +309,10 @@ export class LocalWriter implements Writer {
         throw err;
       }
       published = true;
+      crashpoint('commit:after-link');
       // The new directory entry must survive a crash before we report success.
       await syncDir(dirname(target));
+      crashpoint('commit:before-cleanup');
       await this.finish();
       diag.ingestCommit.publish({ ref, digest, size: this.offset });
       return digest;
@@ -357,16 +367,16 @@ export class LocalWriter implements Writer {
 /** Hashes data[from, to) onto `state`, reading ahead while the engine hashes. */
 async function hashRange(engine: HashEngine, fh: FileHandle, state: HashState, from: number, to: number): Promise<HashState> {
   let tail = Promise.resolve(state);
-  let pending = 0;
+  const pending: Promise<unknown>[] = [];
   for (let pos = from; pos < to; ) {
     const buf = new Uint8Array(Math.min(READ_CHUNK, to - pos));
     const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
     if (bytesRead === 0) break;
     const chunk = bytesRead === buf.byteLength ? buf : buf.slice(0, bytesRead);
     pos += bytesRead;
-    pending++;
-    tail = tail.then((s) => engine.update(s, chunk)).finally(() => void pending--);
-    if (pending >= MAX_HASH_INFLIGHT) await tail;
+    tail = tail.then((s) => engine.update(s, chunk));
+    pending.push(tail.catch(() => {}));
+    if (pending.length >= MAX_HASH_INFLIGHT) await pending.shift();
   }
   return tail;
 }

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { writeBlob } from '../../content/write-blob.js';
 import { parseDigest } from '../../digest.js';
@@ -34,9 +35,13 @@ export function register(program: Command): void {
         if (!ref) throw invalidArgument('ERR_INVALID_REF', 'a REF or --expected-digest is required', {});
         const wait = opts.wait === false ? false : typeof opts.wait === 'string' ? parseDuration(opts.wait) : true;
         const controller = interruptible();
+        // Our own stdin stream with a deep read-ahead: a pipe holds only 64 KiB, so without
+        // it the producer stalls whenever the writer waits on disk or hashing.
+        const input = createReadStream('', { fd: 0, highWaterMark: 8 << 20, autoClose: false });
+        controller.signal.addEventListener('abort', () => input.destroy());
         return withStore(cmd, async (store) => {
           try {
-            const r = await writeBlob(store, ref, process.stdin, { size: opts.expectedSize, expected, wait, signal: controller.signal });
+            const r = await writeBlob(store, ref, input, { size: opts.expectedSize, expected, wait, signal: controller.signal });
             if (r.existed) process.stderr.write(`content with digest ${r.digest} already exists\n`);
             else process.stdout.write(`${r.digest}\n`);
           } catch (err) {
