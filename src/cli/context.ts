@@ -5,7 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { canceled, ContentError, EXIT_CODES, wrapSystemError } from '../errors.js';
 import { closeDefaultEngine } from '../hash/engine.js';
-import { openStore, type LocalStore } from '../local/store.js';
+import { openStore, type LocalStore, type StoreOptions } from '../local/store.js';
 
 export const DEFAULT_ROOT = './.content';
 
@@ -15,13 +15,13 @@ export function rootOf(cmd: Command): string {
 }
 
 /** Opens the store for a command; the caller must `await store.close()` (run() does). */
-export function storeOf(cmd: Command): LocalStore {
-  return openStore(rootOf(cmd));
+export function storeOf(cmd: Command, options?: StoreOptions): LocalStore {
+  return openStore(rootOf(cmd), options);
 }
 
 /** Runs a command body with the store open, closing it (pool, watchers) whatever happens. */
-export async function withStore<T>(cmd: Command, body: (store: LocalStore) => Promise<T>): Promise<T> {
-  const store = storeOf(cmd);
+export async function withStore<T>(cmd: Command, body: (store: LocalStore) => Promise<T>, options?: StoreOptions): Promise<T> {
+  const store = storeOf(cmd, options);
   try {
     return await body(store);
   } finally {

@@ -221,6 +221,12 @@ export class LocalWriter implements Writer {
   /** Saves the hash state at the current offset (data made durable first). */
   private async checkpoint(): Promise<void> {
     const s = await this.hashTail;
+    // A state this build cannot load again (node:crypto) is not worth an fdatasync.
+    if (!compatible(s, s.alg)) {
+      this.lastCheckpointOffset = s.offset;
+      this.lastCheckpointAt = Date.now();
+      return;
+    }
     await this.data.datasync();
     const cp: Checkpoint = { offset: s.offset, alg: s.alg, build: s.build, state: s.state, tailCrc: await tailCrc(this.data, s.offset) };
     this.record = { ...this.record, updatedAt: Date.now(), checkpoint: cp };

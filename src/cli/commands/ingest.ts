@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { writeBlob } from '../../content/write-blob.js';
 import { parseDigest } from '../../digest.js';
 import { invalidArgument, isKind } from '../../errors.js';
+import { nativeEngine } from '../../hash/native.js';
 import { action, intOption, interruptible, withStore } from '../context.js';
 import { parseDuration } from '../duration.js';
 
@@ -10,6 +11,7 @@ interface Opts {
   expectedDigest?: string;
   expectedSize?: number;
   wait?: boolean | string;
+  hash: string;
 }
 
 export function register(program: Command): void {
@@ -27,12 +29,21 @@ export function register(program: Command): void {
     .option('--expected-size <bytes>', 'verify the content size', intOption('--expected-size'))
     .option('--wait [duration]', 'wait for a ref held by another process (default: without limit), e.g. 30s')
     .option('--no-wait', 'fail at once if another process holds the ref')
+    .option(
+      '--hash <engine>',
+      'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing (default);\n' +
+        'native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data',
+      'wasm',
+    )
     .addHelpText('after', '\nExamples:\n  dist ingest --expected-digest sha256:… < layer.tar\n  curl -s URL | dist ingest --expected-size 1234 my-download')
     .action(
       action(async (refArg: string | undefined, opts: Opts, cmd: Command) => {
         const expected = opts.expectedDigest !== undefined ? parseDigest(opts.expectedDigest).digest : undefined;
         const ref = refArg ?? expected;
         if (!ref) throw invalidArgument('ERR_INVALID_REF', 'a REF or --expected-digest is required', {});
+        if (opts.hash !== 'wasm' && opts.hash !== 'native') {
+          throw invalidArgument('ERR_INVALID_ARGUMENT', `--hash must be wasm or native, got ${JSON.stringify(opts.hash)}`, { actual: opts.hash });
+        }
         const wait = opts.wait === false ? false : typeof opts.wait === 'string' ? parseDuration(opts.wait) : true;
         const controller = interruptible();
         // Our own stdin stream with a deep read-ahead: a pipe holds only 64 KiB, so without
@@ -49,7 +60,7 @@ export function register(program: Command): void {
             if (isKind(err, 'AlreadyExists')) return;
             throw err;
           }
-        });
+        }, opts.hash === 'native' ? { engine: nativeEngine } : undefined);
       }),
     );
 }
