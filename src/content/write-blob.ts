@@ -131,6 +131,8 @@ export async function writeBlob(store: Store, ref: string, source: BlobSource, o
     } else {
       written = await appendAll(w, source as AsyncIterable<Uint8Array>, offset, signal, options.chunkSize);
     }
+    // An interrupted source may simply end early: never commit what it cut short.
+    signal?.throwIfAborted();
     const digest = await w.commit({ size, expected });
     return { digest, existed: false, written };
   } catch (err) {

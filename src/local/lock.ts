@@ -42,10 +42,19 @@ const GUARD_STALE_MS = 5_000;
 /** Effectively "never": disables proper-lockfile's racy stale removal. */
 const NEVER_STALE = 2 ** 31 - 1;
 
+/**
+ * The holder's identity, bound to one lock directory by inode and birth time: inode
+ * numbers are reused at once after a lock is removed, and a record left behind by an
+ * exited holder (proper-lockfile's exit hook removes the lock, not our record) must never
+ * be read as the identity of the next lock.
+ */
 interface OwnerRecord extends Owner {
   lockIno: number;
+  lockBirth: number;
   acquiredAt: number;
 }
+
+const sameLock = (r: OwnerRecord, st: { ino: number; birthtimeMs: number }) => r.lockIno === st.ino && r.lockBirth === st.birthtimeMs;
 
 export interface LockInspection {
   exists: boolean;
@@ -70,7 +79,7 @@ export async function inspectLock(paths: IngestPaths, opts: LockOptions = DEFAUL
   let rec: OwnerRecord | undefined;
   try {
     const r = unpack(await readFile(paths.owner)) as OwnerRecord;
-    if (r && typeof r === 'object' && r.lockIno === st.ino) rec = r;
+    if (r && typeof r === 'object' && sameLock(r, st)) rec = r;
   } catch {
     // missing or torn: identity unknown, staleness falls back to the heartbeat
   }
@@ -184,7 +193,7 @@ export async function tryLock(ref: string, paths: IngestPaths, opts: LockOptions
       lock.bind(release);
       crashpoint('lock:before-owner');
       const st = await stat(paths.lock);
-      const rec: OwnerRecord = { ...currentOwner(), lockIno: st.ino, acquiredAt: Date.now() };
+      const rec: OwnerRecord = { ...currentOwner(), lockIno: st.ino, lockBirth: st.birthtimeMs, acquiredAt: Date.now() };
       await writeFile(paths.owner, pack(rec));
       return lock;
     } catch (err) {
