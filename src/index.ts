@@ -11,3 +11,7 @@ export { parseDigest, isDigest, ALGORITHMS, type Algorithm, type ParsedDigest } 
 export type { HashEngine, HashState } from './hash/types.js';
 export { InlineHashEngine } from './hash/inline.js';
 export { defaultEngine, closeDefaultEngine, configureDefaultEngine } from './hash/engine.js';
+export { ingestFiles } from './bulk/ingest.js';
+export { verifyStore } from './bulk/verify.js';
+export type { IngestedFile, IngestFilesOptions } from './bulk/ingest.js';
+export type { VerifyOptions, VerifyReport, VerifyIssue, BlobProblem } from './bulk/verify.js';

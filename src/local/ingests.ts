@@ -11,23 +11,21 @@ import { INGEST_KEY, ingestPathsForKey, ingestRoot, type IngestPaths } from './p
 import { readStatus } from './status-file.js';
 
 export async function readIngest(root: string, paths: IngestPaths, lockOpts: LockOptions): Promise<Status | undefined> {
-  const [record, dataSize, lock] = await Promise.all([
+  const [record, data, lock] = await Promise.all([
     readStatus(paths.status).catch(() => undefined),
-    stat(paths.data).then(
-      (s) => s.size,
-      () => undefined,
-    ),
+    stat(paths.data).catch(() => undefined),
     inspectLock(paths, lockOpts).catch(() => undefined),
   ]);
   if (!record) return undefined;
   const state: IngestState = !lock?.exists ? 'idle' : lock.stale ? 'stale' : 'active';
   return {
     ref: record.ref,
-    offset: dataSize ?? 0,
+    offset: data?.size ?? 0,
     total: record.total,
     expected: record.expected,
     startedAt: new Date(record.startedAt),
-    updatedAt: new Date(record.updatedAt),
+    // Writes touch only data, not the record: its mtime is the time of the last write.
+    updatedAt: new Date(Math.max(record.updatedAt, data ? Math.floor(data.mtimeMs) : 0)),
     owner: lock?.exists ? (lock.owner ?? record.owner) : record.owner,
     state,
     lockAgeMs: lock?.exists ? lock.ageMs : undefined,

@@ -20,7 +20,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
-import { pack, unpack } from 'msgpackr';
+// The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
+import { pack, unpack } from 'msgpackr/pack';
 import type { Owner } from '../content/types.js';
 import { canceled, lockCompromised, unavailable, wrapSystemError, type ContentError } from '../errors.js';
 import { currentOwner, formatOwner, ownerLiveness, type Liveness } from './owner.js';

@@ -13,7 +13,8 @@
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { pack, unpack } from 'msgpackr';
+// The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
+import { pack, unpack } from 'msgpackr/pack';
 import type { Algorithm } from '../digest.js';
 import type { Owner } from '../content/types.js';
 import { FORMAT_VERSION } from './paths.js';

@@ -92,6 +92,8 @@ export class LocalWriter implements Writer {
   private inflight: Promise<unknown>[] = [];
   private lastCheckpointOffset = 0;
   private lastCheckpointAt = Date.now();
+  /** Kept in memory: the record is rewritten only at open, checkpoints and close. */
+  private lastWriteAt = Date.now();
 
   private constructor(
     readonly ref: string,
@@ -205,6 +207,7 @@ export class LocalWriter implements Writer {
     }
     crashpoint('write:after-data');
     this.offset += chunk.byteLength;
+    this.lastWriteAt = Date.now();
     const engine = this.cfg.engine;
     this.hashTail = this.hashTail.then((s) => engine.update(s, copy));
     this.inflight.push(this.hashTail.catch(() => {}));
@@ -247,7 +250,7 @@ export class LocalWriter implements Writer {
       total: this.record.total,
       expected: this.record.expected,
       startedAt: new Date(this.record.startedAt),
-      updatedAt: new Date(this.record.updatedAt),
+      updatedAt: new Date(Math.max(this.record.updatedAt, this.lastWriteAt)),
       owner: this.record.owner,
       state: 'active',
     };
@@ -266,6 +269,7 @@ export class LocalWriter implements Writer {
     await this.statusFile.write(this.record);
     await this.data.truncate(0);
     this.offset = 0;
+    this.lastWriteAt = Date.now();
     this.lastCheckpointOffset = 0;
     this.hashTail = this.cfg.engine.init(this.record.alg);
   }

@@ -12,5 +12,6 @@ import * as del from './delete.js';
 import * as active from './active.js';
 import * as abort from './abort.js';
 import * as prune from './prune.js';
+import * as add from './add.js';
+import * as verify from './verify.js';
 
-export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune];
