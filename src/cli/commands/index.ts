@@ -15,3 +15,4 @@ import * as prune from './prune.js';
 import * as add from './add.js';
 import * as verify from './verify.js';
 
+export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify];
