@@ -92,6 +92,8 @@ export class LocalWriter implements Writer {
   private inflight: Promise<unknown>[] = [];
   private lastCheckpointOffset = 0;
   private lastCheckpointAt = Date.now();
+  /** A checkpoint running in the background; record writes wait for it, so they stay ordered. */
+  private pendingCheckpoint: Promise<void> | undefined;
   /** Kept in memory: the record is rewritten only at open, checkpoints and close. */
   private lastWriteAt = Date.now();
 
@@ -214,11 +216,21 @@ export class LocalWriter implements Writer {
     // Wait for the oldest task only, so the pipeline never drains completely.
     if (this.inflight.length >= MAX_HASH_INFLIGHT) await this.inflight.shift();
     if (
-      this.offset - this.lastCheckpointOffset >= this.cfg.checkpointBytes ||
-      (Date.now() - this.lastCheckpointAt >= this.cfg.checkpointMs && this.offset > this.lastCheckpointOffset)
+      !this.pendingCheckpoint &&
+      (this.offset - this.lastCheckpointOffset >= this.cfg.checkpointBytes ||
+        (Date.now() - this.lastCheckpointAt >= this.cfg.checkpointMs && this.offset > this.lastCheckpointOffset))
     ) {
-      await this.checkpoint();
+      // In the background: its fdatasync must not stall the write pipeline. A failed
+      // checkpoint only costs re-hashing on resume.
+      this.lastCheckpointAt = Date.now();
+      this.pendingCheckpoint = this.checkpoint()
+        .catch(() => {})
+        .finally(() => (this.pendingCheckpoint = undefined));
     }
+  }
+
+  private async settleCheckpoint(): Promise<void> {
+    while (this.pendingCheckpoint) await this.pendingCheckpoint;
   }
 
   /** Saves the hash state at the current offset (data made durable first). */
@@ -261,6 +273,7 @@ export class LocalWriter implements Writer {
     if (size !== 0) {
       throw invalidArgument('ERR_INVALID_TRUNCATE', `truncate to ${size} is not supported (only 0)`, { ref: this.ref, actual: size });
     }
+    await this.settleCheckpoint();
     await this.hashTail.catch(() => {});
     this.inflight = [];
     // Drop the checkpoint before the data it describes, so a crash in between never pairs
@@ -279,6 +292,7 @@ export class LocalWriter implements Writer {
     const ref = this.ref;
     let published = false;
     try {
+      await this.settleCheckpoint();
       const size = options.size ?? this.record.total;
       if (size !== undefined && size !== this.offset) {
         throw failedPrecondition('ERR_SIZE_MISMATCH', `unexpected commit size ${this.offset}, expected ${size} (ref ${JSON.stringify(ref)})`, {
@@ -350,6 +364,7 @@ export class LocalWriter implements Writer {
   private async release(saveCheckpoint: boolean): Promise<void> {
     this.state = 'closed';
     try {
+      await this.settleCheckpoint();
       if (saveCheckpoint && !this.lock.compromised) {
         await this.checkpoint().catch(async () => {
           this.record = { ...this.record, updatedAt: Date.now(), checkpoint: undefined };
