@@ -75,6 +75,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       if (typeof code === 'number') process.exitCode = code;
     } catch (err) {
       process.exitCode = reportError(err);
+      // Interrupted: cleanup (writers closed, data kept) is done, but a read blocked on a
+      // stalled pipe would keep the process alive until the producer writes again.
+      if (err instanceof ContentError && err.kind === 'Canceled') process.exit(process.exitCode);
     }
   };
 }

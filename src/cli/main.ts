@@ -28,8 +28,8 @@ export function buildProgram(): Command {
     .description('containerkit: a daemonless content-addressable blob store')
     .option('--root <dir>', `store root (env DIST_ROOT, default ${DEFAULT_ROOT})`)
     .addHelpText('after', exitHelp)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(`dist: ${str.replace(/^error: /, '')}`) })
+    // Usage errors are one line too, with the hint folded in.
+    .configureOutput({ outputError: (str, write) => write(`dist: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })
     .exitOverride();
   for (const c of commands) c.register(program);
   for (const sub of program.commands) sub.exitOverride();

@@ -53,43 +53,81 @@ function isSeekable(s: BlobSource): s is SeekableSource {
 }
 
 /**
+ * Yields `source`'s chunks until `signal` aborts. The abort wins even while a read is
+ * blocked (a stalled pipe), so an interrupted ingest can close at once.
+ */
+async function* abortable(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  if (!signal) return yield* source;
+  const it = source[Symbol.asyncIterator]();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), aborted]);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    void it.return?.()?.catch?.(() => {});
+  }
+}
+
+/** A slow source's bytes reach the ingest (and `dist active`) at least this often. */
+const FLUSH_MS = 200;
+
+/**
  * Coalesces small chunks (pipes deliver 64 KiB) into `size`-byte writes: per-write costs
  * (a syscall, a hash task) are then paid per MiB, not per pipe buffer. One reusable
- * buffer: Writer.write copies what it keeps before resolving.
+ * buffer: Writer.write copies what it keeps before resolving. Whatever the source
+ * delivered is written even when the source then fails or is aborted: a resume must
+ * never lose bytes already taken from a stream.
  */
 async function appendAll(w: Writer, source: AsyncIterable<Uint8Array>, skip: number, signal?: AbortSignal, size = 1 << 20): Promise<number> {
   let written = 0;
   const buf = Buffer.allocUnsafe(size);
   let fill = 0;
+  let lastFlush = Date.now();
   const flush = async () => {
+    lastFlush = Date.now();
     if (fill === 0) return;
     await w.write(buf.subarray(0, fill));
     written += fill;
     fill = 0;
   };
-  for await (const chunk of source) {
-    signal?.throwIfAborted();
-    let c = chunk;
-    if (skip > 0) {
-      if (c.byteLength <= skip) {
-        skip -= c.byteLength;
+  try {
+    for await (const chunk of abortable(source, signal)) {
+      let c = chunk;
+      if (skip > 0) {
+        if (c.byteLength <= skip) {
+          skip -= c.byteLength;
+          continue;
+        }
+        c = c.subarray(skip);
+        skip = 0;
+      }
+      if (fill === 0 && c.byteLength >= size) {
+        await w.write(c);
+        written += c.byteLength;
         continue;
       }
-      c = c.subarray(skip);
-      skip = 0;
+      while (c.byteLength > 0) {
+        const n = Math.min(c.byteLength, size - fill);
+        buf.set(c.subarray(0, n), fill);
+        fill += n;
+        c = c.subarray(n);
+        if (fill === size) await flush();
+      }
+      if (Date.now() - lastFlush >= FLUSH_MS) await flush();
     }
-    if (fill === 0 && c.byteLength >= size) {
-      await w.write(c);
-      written += c.byteLength;
-      continue;
-    }
-    while (c.byteLength > 0) {
-      const n = Math.min(c.byteLength, size - fill);
-      buf.set(c.subarray(0, n), fill);
-      fill += n;
-      c = c.subarray(n);
-      if (fill === size) await flush();
-    }
+  } catch (err) {
+    await flush().catch(() => {});
+    throw err;
   }
   await flush();
   return written;

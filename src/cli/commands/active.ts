@@ -51,9 +51,7 @@ export function register(program: Command): void {
     .command('active')
     .summary('list ingests in progress (in any process) and resumable ones')
     .description(
-      'Lists ingests: REF, OFFSET, TOTAL, PCT, RATE, STARTED and UPDATED (ages), OWNER (pid@host)\n' +
-        'and STATE: active (held by a live process), idle (resumable, nobody holds it) or stale\n' +
-        '(its holder died; the next writer takes it over, `dist prune` removes it).',
+      'Lists ingests: REF, OFFSET, TOTAL, PCT, RATE, STARTED and UPDATED (ages), OWNER (pid@host) and STATE: active (held by a live process), idle (resumable, nobody holds it) or stale (its holder died; the next writer takes it over, `dist prune` removes it).',
     )
     .option('--json', 'print JSON')
     .option('--prefix <prefix>', 'only refs starting with this prefix')

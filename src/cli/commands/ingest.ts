@@ -1,10 +1,10 @@
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { writeBlob } from '../../content/write-blob.js';
 import { parseDigest } from '../../digest.js';
 import { invalidArgument, isKind } from '../../errors.js';
 import { nativeEngine } from '../../hash/native.js';
 import { action, intOption, interruptible, withStore } from '../context.js';
+import { stdinStream } from '../stdin.js';
 import { parseDuration } from '../duration.js';
 
 interface Opts {
@@ -19,10 +19,7 @@ export function register(program: Command): void {
     .command('ingest')
     .summary('write stdin into the store as one verified, resumable ingest')
     .description(
-      'Reads stdin into the store under REF (default: the expected digest). If REF already holds\n' +
-        'partial data, the ingest resumes: that many bytes of stdin are skipped. If another process\n' +
-        'holds REF, waits for it (or fails fast with --no-wait); if the content appears meanwhile,\n' +
-        'exits 0. Prints the committed digest.',
+      'Reads stdin into the store under REF (default: the expected digest). If REF already holds partial data, the ingest resumes: that many bytes of stdin are skipped. If another process holds REF, waits for it (or fails fast with --no-wait); if the content appears meanwhile, exits 0. Prints the committed digest.',
     )
     .argument('[ref]', 'ingest ref (default: the expected digest)')
     .option('--expected-digest <digest>', 'verify the content against this digest')
@@ -31,8 +28,7 @@ export function register(program: Command): void {
     .option('--no-wait', 'fail at once if another process holds the ref')
     .option(
       '--hash <engine>',
-      'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing (default);\n' +
-        'native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data',
+      'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing (default); native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data',
       'wasm',
     )
     .addHelpText('after', '\nExamples:\n  dist ingest --expected-digest sha256:… < layer.tar\n  curl -s URL | dist ingest --expected-size 1234 my-download')
@@ -46,9 +42,7 @@ export function register(program: Command): void {
         }
         const wait = opts.wait === false ? false : typeof opts.wait === 'string' ? parseDuration(opts.wait) : true;
         const controller = interruptible();
-        // Our own stdin stream with a deep read-ahead: a pipe holds only 64 KiB, so without
-        // it the producer stalls whenever the writer waits on disk or hashing.
-        const input = createReadStream('', { fd: 0, highWaterMark: 8 << 20, autoClose: false });
+        const input = stdinStream();
         controller.signal.addEventListener('abort', () => input.destroy());
         return withStore(cmd, async (store) => {
           try {

@@ -7,9 +7,7 @@ export function register(program: Command): void {
     .command('prune')
     .summary('remove idle and stale ingests, orphaned locks and crash debris')
     .description(
-      'Removes ingests nobody holds (idle) or whose holder died (stale), older than --older-than,\n' +
-        'plus orphaned lock files and temp files left by crashes. Never touches an ingest held by\n' +
-        'a live process.',
+      'Removes ingests nobody holds (idle) or whose holder died (stale), older than --older-than, plus orphaned lock files and temp files left by crashes. Never touches an ingest held by a live process.',
     )
     .option('--older-than <duration>', 'only ingests not updated for this long (e.g. 1h, 7d)', '0')
     .option('--dry-run', 'show what would be removed')
