@@ -151,14 +151,7 @@ function heldError(ref: string, insp: LockInspection): ContentError {
  * turned out not to be stale.
  */
 async function takeOver(paths: IngestPaths, opts: LockOptions): Promise<boolean> {
-  try {
-    await mkdir(paths.guard);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const g = await stat(paths.guard).catch(() => undefined);
-    if (g && Date.now() - g.mtimeMs > GUARD_STALE_MS) await rmdir(paths.guard).catch(() => {});
-    return false;
-  }
+  if (!(await takeGuard(paths))) return false;
   try {
     crashpoint('takeover:in-guard');
     const insp = await inspectLock(paths, opts);
@@ -173,6 +166,30 @@ async function takeOver(paths: IngestPaths, opts: LockOptions): Promise<boolean>
   } finally {
     await rmdir(paths.guard).catch(() => {});
   }
+}
+
+/** Creates the takeover guard; a guard left by a crashed taker is removed and retried once. */
+async function takeGuard(paths: IngestPaths): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await mkdir(paths.guard);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const g = await stat(paths.guard).catch(() => undefined);
+      if (g && Date.now() - g.mtimeMs <= GUARD_STALE_MS) return false;
+      await rmdir(paths.guard).catch(() => {});
+    }
+  }
+  return false;
+}
+
+function takeoverError(ref: string, insp: LockInspection): ContentError {
+  const prev = insp.owner ? ` from pid ${insp.owner.pid} on ${insp.owner.host}` : '';
+  return unavailable('ERR_REF_LOCKED', `ref ${JSON.stringify(ref)} is being taken over${prev} by another process`, {
+    ref,
+    holder: insp.owner ? { pid: insp.owner.pid, host: insp.owner.host, ageMs: insp.ageMs } : undefined,
+  });
 }
 
 /** One attempt: take the lock, or take over a stale one, or throw Unavailable naming the holder. */
@@ -209,7 +226,9 @@ export async function tryLock(ref: string, paths: IngestPaths, opts: LockOptions
       throw heldError(ref, insp);
     }
     if (insp.exists && !(await takeOver(paths, opts))) {
-      throw heldError(ref, await inspectLock(paths, opts));
+      // Lost the race to take over a stale lock: name it as such, not the dead holder.
+      const now = await inspectLock(paths, opts);
+      throw now.exists && !now.stale ? heldError(ref, now) : takeoverError(ref, now);
     }
   }
   throw heldError(ref, await inspectLock(paths, opts));

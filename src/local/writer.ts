@@ -12,7 +12,7 @@
  * bytes that a power loss could take back. Reopening hashes only the data past it.
  */
 import { constants } from 'node:fs';
-import { link, mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { CommitOptions, Status, Writer, WriterOptions } from '../content/types.js';
@@ -133,6 +133,7 @@ export class LocalWriter implements Writer {
       // Whoever held the ref before us may have committed the content we want.
       if (expected && (await cfg.exists(expected))) throw present();
       await mkdir(paths.dir, { recursive: true });
+      await reclaimData(paths.data);
       data = await open(paths.data, constants.O_RDWR | constants.O_CREAT, 0o644);
       const opened = await StatusFile.open(paths.status);
       statusFile = opened.file;
@@ -387,6 +388,24 @@ export class LocalWriter implements Writer {
   get lockError(): ContentError | undefined {
     return this.lock.compromised;
   }
+}
+
+/**
+ * Makes a leftover `data` safe to write again. A crash after link() and before cleanup
+ * leaves `data` as a second name of a committed blob (link count > 1): writing into it
+ * would corrupt the blob, so that name is dropped and the ingest starts afresh (the
+ * blob is complete; a caller expecting it got AlreadyExists before the lock). A crash
+ * between chmod(0444) and link() leaves a read-only file that is still ours to resume.
+ */
+async function reclaimData(path: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch {
+    return;
+  }
+  if (st.nlink > 1 || !st.isFile()) await rm(path, { force: true, recursive: true });
+  else if ((st.mode & 0o200) === 0) await chmod(path, 0o644);
 }
 
 /** Hashes data[from, to) onto `state`, reading ahead while the engine hashes. */
