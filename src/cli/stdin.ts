@@ -3,7 +3,7 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 /** Read-ahead: a pipe holds only 64 KiB, so without it the producer stalls whenever the writer waits. */
-const READ_AHEAD = 8 << 20;
+const READ_AHEAD = 4 << 20;
 
 /**
  * stdin as a stream with a deep read-ahead. Pipes and sockets are read non-blocking: a
@@ -18,7 +18,8 @@ export function stdinStream(): Readable {
   } catch {
     return process.stdin;
   }
-  if (st.isFile()) return createReadStream('', { fd: 0, highWaterMark: READ_AHEAD, autoClose: false });
+  // A file never stalls: read it in 1 MiB pieces (each read allocates its buffer).
+  if (st.isFile()) return createReadStream('', { fd: 0, highWaterMark: 1 << 20, autoClose: false });
   if (st.isFIFO() || st.isSocket()) {
     // net.Socket passes stream options through to Duplex; the typings omit them.
     const opts = { fd: 0, readable: true, writable: false, readableHighWaterMark: READ_AHEAD };

@@ -55,25 +55,37 @@ function isSeekable(s: BlobSource): s is SeekableSource {
 /**
  * Yields `source`'s chunks until `signal` aborts. The abort wins even while a read is
  * blocked (a stalled pipe), so an interrupted ingest can close at once.
+ *
+ * Each read gets its own abort listener, removed when the read settles. (Racing every
+ * read against one long-lived "aborted" promise leaks: each race leaves a reaction on it
+ * that holds the chunk, so a 4 GiB stream kept 4 GiB alive.)
  */
 async function* abortable(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   if (!signal) return yield* source;
   const it = source[Symbol.asyncIterator]();
-  let onAbort!: () => void;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
+  const nextOrAbort = () =>
+    new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      it.next().then(
+        (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   try {
     for (;;) {
-      const r = await Promise.race([it.next(), aborted]);
+      const r = await nextOrAbort();
       if (r.done) return;
       yield r.value;
     }
   } finally {
-    signal.removeEventListener('abort', onAbort);
     void it.return?.()?.catch?.(() => {});
   }
 }
