@@ -14,5 +14,8 @@ import * as abort from './abort.js';
 import * as prune from './prune.js';
 import * as add from './add.js';
 import * as verify from './verify.js';
+import * as fetch from './fetch.js';
+import * as pull from './pull.js';
+import * as images from './images.js';
 
-export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify];
+export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, images];

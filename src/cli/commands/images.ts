@@ -1,0 +1,37 @@
+/**
+ * `dist images [--json]` — names recorded in the root's OCI index.json (by `dist pull`,
+ * or by any tool writing the layout, e.g. `skopeo copy … oci:ROOT:NAME`), with the digest
+ * each points at and the image's size in the store.
+ */
+import type { Command } from 'commander';
+import { formatBytes } from '../duration.js';
+import { listImages } from '../../oci/images.js';
+import { imageUsage } from '../../oci/usage.js';
+import { action, printJson, rootOf, table, withStore } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('images')
+    .summary('list pulled image names with their manifest digest and size')
+    .option('--json', 'JSON array output')
+    .action(
+      action(async (opts: { json?: boolean }, cmd: Command) => {
+        const records = await listImages(rootOf(cmd));
+        await withStore(cmd, async (store) => {
+          const rows = [];
+          for (const r of records) {
+            const u = await imageUsage(store, r);
+            const platform = r.platform ? `${r.platform.os}/${r.platform.architecture}${r.platform.variant ? `/${r.platform.variant}` : ''}` : undefined;
+            rows.push({ ...r, platform, manifestSize: r.size, size: u.size, missing: u.missing });
+          }
+          if (opts.json) return printJson(rows);
+          process.stdout.write(
+            table([
+              ['NAME', 'DIGEST', 'SIZE', 'PLATFORM'],
+              ...rows.map((r) => [r.name, r.digest, `${formatBytes(r.size)}${r.missing ? ` (${r.missing} missing)` : ''}`, r.platform ?? '-']),
+            ]),
+          );
+        });
+      }),
+    );
+}

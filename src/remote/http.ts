@@ -1,0 +1,78 @@
+/**
+ * One HTTP exchange over node:http/https, nothing more: no redirects, auth or retries (the
+ * client layers those). The response body is returned unread as a stream so blobs are never
+ * buffered. Connections are kept alive (idle sockets are unref'd by Node's agent, so they
+ * never hold the process open).
+ */
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+  url: URL;
+}
+
+export interface SendOptions {
+  method: 'GET' | 'HEAD';
+  headers: Record<string, string>;
+  signal?: AbortSignal;
+  /** Idle time (no bytes either way) after which the socket is destroyed with ETIMEDOUT. */
+  idleTimeoutMs?: number;
+}
+
+export class TimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+}
+
+export function send(url: URL, options: SendOptions): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : http;
+    const req = mod.request(url, {
+      method: options.method,
+      headers: options.headers,
+      agent: agents[url.protocol as 'http:' | 'https:'],
+      signal: options.signal,
+    });
+    const idle = options.idleTimeoutMs ?? 60_000;
+    req.setTimeout(idle, () => req.destroy(new TimeoutError(`no data from ${url.host} for ${idle} ms`)));
+    req.once('error', reject);
+    req.once('response', (res) => {
+      // After the response, the socket's idle timer guards the body stream too.
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
+    });
+    req.end();
+  });
+}
+
+/** Reads at most `limit` bytes of a body (error responses, manifests); the rest is an error. */
+export async function readBody(body: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += (c as Buffer).length;
+    if (n > limit) {
+      body.destroy();
+      throw new RangeError(`response body exceeds ${limit} bytes`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Discards a body without reading it (frees the socket). */
+export function discard(body: IncomingMessage): void {
+  body.resume();
+  body.once('error', () => {});
+}
+
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}

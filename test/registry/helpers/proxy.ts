@@ -1,0 +1,142 @@
+/**
+ * A fault-injecting HTTP proxy in front of the registry. It counts blob bytes (what a pull
+ * actually moved) and, per its mutable options, strips Range, corrupts a byte, drops or
+ * stalls a blob response mid-way, answers 503, or redirects blob GETs to a second URL
+ * (like registries that send clients to blob storage).
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface ProxyOptions {
+  /** Remove Range from blob requests (the registry then answers 200 from byte 0). */
+  stripRange?: boolean;
+  /** Flip the byte at this position of every blob response body. */
+  corruptAt?: number;
+  /** Only blobs with this digest are corrupted (default all). */
+  corruptDigest?: string;
+  /** Destroy the connection once, after this many body bytes of the first blob response that long. */
+  dropAfter?: number;
+  /** Stop forwarding blob bodies after this many bytes in total (connection held open). */
+  stallAfter?: number;
+  /** Answer 503 to this many blob requests first. */
+  fail503?: number;
+  /** Answer ranged blob requests with a Content-Range that starts one byte late. */
+  skewContentRange?: boolean;
+  /** Redirect blob GETs (307) to /_storage/… on this proxy, which must not see Authorization. */
+  redirectBlobs?: boolean;
+}
+
+export interface RequestLog {
+  method: string;
+  path: string;
+  range?: string;
+  authorization?: string;
+  accept?: string;
+  status?: number;
+}
+
+export interface Proxy {
+  host: string;
+  options: ProxyOptions;
+  /** Blob body bytes sent to clients. */
+  blobBytes: number;
+  log: RequestLog[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(target: string, initial: ProxyOptions = {}): Promise<Proxy> {
+  const [thost, tport] = target.split(':') as [string, string];
+  const sockets = new Set<Socket>();
+  const stalled = new Set<http.ServerResponse>();
+  const state: Proxy = {
+    host: '',
+    options: { ...initial },
+    blobBytes: 0,
+    log: [],
+    reset() {
+      state.blobBytes = 0;
+      state.log = [];
+    },
+    close: async () => {
+      for (const r of stalled) r.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+
+  const server = http.createServer((req, res) => {
+    let path = req.url ?? '/';
+    const o = state.options;
+    const entry: RequestLog = { method: req.method ?? 'GET', path, range: req.headers.range, authorization: req.headers.authorization, accept: req.headers.accept };
+    state.log.push(entry);
+    const fromStorage = path.startsWith('/_storage/');
+    if (fromStorage) path = path.slice('/_storage'.length);
+    const isBlob = /\/blobs\/(sha256|sha512|blake3):/.test(path) && req.method === 'GET';
+    if (isBlob && o.redirectBlobs && !fromStorage) {
+      entry.status = 307;
+      res.writeHead(307, { location: `http://${state.host}/_storage${path}`, 'content-length': '0' });
+      return res.end();
+    }
+    if (isBlob && o.fail503 && o.fail503 > 0) {
+      o.fail503--;
+      entry.status = 503;
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      return res.end('try later');
+    }
+    const headers = { ...req.headers, host: target };
+    if (isBlob && o.stripRange) delete headers.range;
+    const up = http.request({ host: thost, port: Number(tport), method: req.method, path, headers }, (ures) => {
+      entry.status = ures.statusCode;
+      const cr = ures.headers['content-range'];
+      if (o.skewContentRange && cr) {
+        ures.headers['content-range'] = cr.replace(/^bytes (\d+)/, (_, a: string) => `bytes ${Number(a) + 1}`);
+      }
+      res.writeHead(ures.statusCode ?? 502, ures.headers);
+      if (!isBlob) return void ures.pipe(res);
+      const digest = /\/blobs\/([^/?]+)/.exec(path)![1];
+      let pos = 0;
+      ures.on('data', (chunk: Buffer) => {
+        let c = chunk;
+        if (o.corruptAt !== undefined && (!o.corruptDigest || o.corruptDigest === digest) && o.corruptAt >= pos && o.corruptAt < pos + c.length) {
+          c = Buffer.from(c);
+          c[o.corruptAt - pos] ^= 0xff;
+        }
+        const dropAt = o.dropAfter;
+        if (dropAt !== undefined && pos + c.length >= dropAt) {
+          o.dropAfter = undefined; // once, in the first response that gets this far
+          const part = c.subarray(0, Math.max(0, dropAt - pos));
+          state.blobBytes += part.length;
+          res.write(part, () => res.socket?.destroy());
+          ures.destroy();
+          return;
+        }
+        if (o.stallAfter !== undefined && state.blobBytes + c.length >= o.stallAfter) {
+          const part = c.subarray(0, Math.max(0, o.stallAfter - state.blobBytes));
+          state.blobBytes += part.length;
+          if (part.length) res.write(part);
+          stalled.add(res);
+          ures.destroy();
+          return;
+        }
+        pos += c.length;
+        state.blobBytes += c.length;
+        if (!res.write(c)) {
+          ures.pause();
+          res.once('drain', () => ures.resume());
+        }
+      });
+      ures.on('end', () => res.end());
+      ures.on('error', () => res.destroy());
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  state.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
