@@ -22,7 +22,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+// piscina is loaded on the first task: commands that never hash don't pay its ~35 ms import.
+import type { Piscina } from 'piscina';
 import type { Algorithm } from '../digest.js';
 import { canceled, ContentError, fromWire, invalidArgument, isWireError, wrapSystemError, type WireError } from '../errors.js';
 import type { HashState } from './types.js';
@@ -156,9 +157,16 @@ export class HashPool {
     return this.threads + this.maxQueue;
   }
 
-  private start(): Piscina {
+  private starting: Promise<Piscina> | undefined;
+
+  private start(): Promise<Piscina> {
     if (this.closed) throw canceled('ERR_POOL_CLOSED', 'the hashing pool is closed');
-    this.piscina ??= new Piscina({
+    this.starting ??= import('piscina').then(({ Piscina }) => (this.piscina = this.create(Piscina)));
+    return this.starting;
+  }
+
+  private create(PiscinaClass: typeof Piscina): Piscina {
+    return new PiscinaClass({
       filename: workerFile('hash-update'),
       minThreads: 0,
       maxThreads: this.threads,
@@ -167,7 +175,6 @@ export class HashPool {
       maxQueue: Infinity,
       concurrentTasksPerWorker: 1,
     });
-    return this.piscina;
   }
 
   private acquire(): Promise<void> {
@@ -193,7 +200,7 @@ export class HashPool {
   async run<T>(name: WorkerName, prepare: () => unknown, transferList?: TransferListItem[]): Promise<T> {
     await this.acquire();
     try {
-      const piscina = this.start();
+      const piscina = await this.start();
       let reply: WorkerReply<T>;
       try {
         reply = (await piscina.run(prepare(), { filename: workerFile(name), transferList: transferList as never })) as WorkerReply<T>;
@@ -268,8 +275,10 @@ export class HashPool {
     for (const w of this.waiters.splice(0)) w.reject(canceled('ERR_POOL_CLOSED', 'the hashing pool is closed'));
     this.slabs.clear();
     this.retained = 0;
-    const p = this.piscina;
+    // A pool still loading is awaited, so its threads cannot outlive close().
+    const p = this.starting ? await this.starting.catch(() => undefined) : this.piscina;
     this.piscina = undefined;
+    this.starting = undefined;
     if (p) await p.destroy();
   }
 }

@@ -3,7 +3,8 @@
  * a WASM module; reusing it costs nothing). Used by the inline engine and by workers.
  */
 import { createRequire } from 'node:module';
-import { createBLAKE3, createSHA256, createSHA512, type IHasher } from 'hash-wasm';
+// hash-wasm is loaded on first use: commands that never hash don't pay its import.
+import type { IHasher } from 'hash-wasm';
 import type { Algorithm } from '../digest.js';
 import type { HashState } from './types.js';
 
@@ -17,9 +18,9 @@ const version: string = require('hash-wasm/package.json').version;
 export const HASH_BUILD = `hash-wasm@${version}`;
 
 const factories: Record<Algorithm, () => Promise<IHasher>> = {
-  sha256: createSHA256,
-  sha512: createSHA512,
-  blake3: () => createBLAKE3(),
+  sha256: () => import('hash-wasm').then((m) => m.createSHA256()),
+  sha512: () => import('hash-wasm').then((m) => m.createSHA512()),
+  blake3: () => import('hash-wasm').then((m) => m.createBLAKE3()),
 };
 
 const cache = new Map<Algorithm, Promise<IHasher>>();

@@ -21,8 +21,9 @@ import { choosePlatform, formatPlatform, hostPlatform, type PlatformSpec } from 
 import { formatReference, objectOf, type Reference } from './reference.js';
 import { canceledBy, type RetryPolicy } from './retry.js';
 import { transferBlob, type BlobState } from './transfer.js';
+import { DEFAULT_CONCURRENCY } from './defaults.js';
 
-export const DEFAULT_CONCURRENCY = 3;
+export { DEFAULT_CONCURRENCY };
 
 export type BlobKind = 'manifest' | 'config' | 'layer';
 

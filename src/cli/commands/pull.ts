@@ -12,16 +12,12 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { invalidArgument } from '../../errors.js';
-import { nativeEngine } from '../../hash/native.js';
-import { connect } from '../../remote/connect.js';
-import { hostPlatform, parsePlatform } from '../../remote/platform.js';
-import { JsonReporter, QuietReporter, TableReporter, type PullReporter } from '../../remote/progress.js';
-import { DEFAULT_CONCURRENCY, pull } from '../../remote/pull.js';
-import { parseReference } from '../../remote/reference.js';
-import { action, interruptible, withStore } from '../context.js';
+import { hostPlatform } from '../../remote/platform.js';
+import { action } from '../context.js';
 
-interface Opts {
+import { DEFAULT_CONCURRENCY } from '../../remote/defaults.js';
+
+export interface PullOpts {
   plainHttp?: boolean;
   user?: string;
   platform?: string;
@@ -51,32 +47,9 @@ export function register(program: Command): void {
     .option('--json', 'NDJSON progress events on stdout')
     .option('--hash <engine>', 'native: OpenSSL, fast, a resumed layer re-hashes its partial data (default); wasm: hash-wasm in workers, checkpointed', 'native')
     .action(
-      action(async (name: string, opts: Opts, cmd: Command) => {
-        if (opts.hash !== 'wasm' && opts.hash !== 'native') {
-          throw invalidArgument('ERR_INVALID_ARGUMENT', `--hash must be wasm or native, got ${JSON.stringify(opts.hash)}`, { actual: opts.hash });
-        }
-        const reference = parseReference(name);
-        const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
-        const client = connect(reference, opts);
-        const reporter: PullReporter = opts.json ? new JsonReporter() : process.stdout.isTTY ? new TableReporter() : new QuietReporter();
-        const controller = interruptible();
-        await withStore(cmd, async (store) => {
-          try {
-            const result = await pull({
-              store,
-              client,
-              reference,
-              platform,
-              allPlatforms: opts.allPlatforms,
-              concurrency: opts.concurrency,
-              signal: controller.signal,
-              onEvent: (e) => reporter.event(e),
-            });
-            reporter.finish(result);
-          } finally {
-            reporter.stop();
-          }
-        }, opts.hash === 'native' ? { engine: nativeEngine } : undefined);
+      action(async (name: string, opts: PullOpts, cmd: Command) => {
+        const { runPull } = await import('./pull-run.js');
+        await runPull(name, opts, cmd);
       }),
     );
 }
