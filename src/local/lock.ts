@@ -19,6 +19,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 // The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
 import { pack, unpack } from 'msgpackr/pack';
@@ -215,6 +216,12 @@ export async function tryLock(ref: string, paths: IngestPaths, opts: LockOptions
       await writeFile(paths.owner, pack(rec));
       return lock;
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) {
+        // ingest/ was removed behind a store that had created it: recreate and retry.
+        await lock.release().catch(() => {});
+        await mkdir(dirname(paths.lock), { recursive: true });
+        continue;
+      }
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
         await lock.release().catch(() => {});
         throw wrapSystemError(err, `locking ref ${JSON.stringify(ref)}`, { ref });

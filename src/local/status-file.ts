@@ -11,6 +11,7 @@
  * fsynced: the status is advisory (resume position, identity); correctness rests on the
  * data file and on verifying the digest at commit.
  */
+import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 // The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
@@ -105,10 +106,7 @@ export class StatusFile {
 
   /** Opens (creating if needed) and returns the file with the newest existing record. */
   static async open(path: string): Promise<{ file: StatusFile; record: StatusRecord | undefined }> {
-    const fh = await open(path, 'a+').then(async (h) => {
-      await h.close();
-      return open(path, 'r+');
-    });
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
     try {
       const { size } = await fh.stat();
       const buf = Buffer.alloc(Math.min(size, 2 * SLOT));

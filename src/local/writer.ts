@@ -12,7 +12,7 @@
  * bytes that a power loss could take back. Reopening hashes only the data past it.
  */
 import { constants } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, link, mkdir, open, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { CommitOptions, Status, Writer, WriterOptions } from '../content/types.js';
@@ -42,6 +42,8 @@ export interface WriterConfig {
   checkpointMs: number;
   /** True when `path` exists as a committed blob. */
   exists(digest: string): Promise<boolean>;
+  /** Creates a directory once per store (ingest root, blobs/<alg>); see ensureDir. */
+  ensureDir(path: string): Promise<void>;
 }
 
 /** Hash tasks in flight per writer: enough to overlap disk and hashing, bounded memory. */
@@ -128,7 +130,7 @@ export class LocalWriter implements Writer {
     if (expected && (await cfg.exists(expected))) throw present();
 
     const paths = ingestPaths(cfg.root, ref);
-    await mkdir(dirname(paths.dir), { recursive: true }).catch((e) => {
+    await cfg.ensureDir(dirname(paths.dir)).catch((e) => {
       throw wrapSystemError(e, 'creating ingest directory', { ref });
     });
     const wait = opts.wait === true ? Infinity : typeof opts.wait === 'number' ? opts.wait : 0;
@@ -139,13 +141,16 @@ export class LocalWriter implements Writer {
     try {
       // Whoever held the ref before us may have committed the content we want.
       if (expected && (await cfg.exists(expected))) throw present();
-      await mkdir(paths.dir, { recursive: true });
-      await reclaimData(paths.data);
-      data = await open(paths.data, constants.O_RDWR | constants.O_CREAT, 0o644);
-      const opened = await StatusFile.open(paths.status);
-      statusFile = opened.file;
-      const prev = opened.record?.ref === ref ? opened.record : undefined;
-      const { size } = await data.stat();
+      await mkdir(paths.dir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return mkdir(paths.dir, { recursive: true });
+        if (e.code !== 'EEXIST') throw e;
+      });
+      const opened = await openData(paths.data);
+      data = opened.fh;
+      const size = opened.size;
+      const status = await StatusFile.open(paths.status);
+      statusFile = status.file;
+      const prev = status.record?.ref === ref ? status.record : undefined;
       const now = Date.now();
       const record: StatusRecord = {
         v: 1,
@@ -342,10 +347,15 @@ export class LocalWriter implements Writer {
       const now = new Date();
       await this.data.utimes(now, now);
       const target = blobPath(this.cfg.root, digest);
-      await mkdir(dirname(target), { recursive: true });
+      await this.cfg.ensureDir(dirname(target));
       try {
         // link() never replaces an existing name: concurrent commits of one digest are safe.
-        await link(this.paths.data, target);
+        await link(this.paths.data, target).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          // blobs/<alg> was removed behind our back since we cached it: recreate once.
+          await mkdir(dirname(target), { recursive: true });
+          await link(this.paths.data, target);
+        });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
           await this.finish();
@@ -377,7 +387,9 @@ export class LocalWriter implements Writer {
     this.state = 'committed';
     await this.data.close().catch(() => {});
     await this.statusFile.close().catch(() => {});
-    await rm(this.paths.dir, { recursive: true, force: true });
+    // The ingest dir holds exactly data and status: three unlinks, no directory walk.
+    await Promise.all([rm(this.paths.data, { force: true }), rm(this.paths.status, { force: true })]);
+    await rmdir(this.paths.dir).catch(() => rm(this.paths.dir, { recursive: true, force: true }));
     await this.lock.release();
   }
 
@@ -411,21 +423,33 @@ export class LocalWriter implements Writer {
 }
 
 /**
- * Makes a leftover `data` safe to write again. A crash after link() and before cleanup
- * leaves `data` as a second name of a committed blob (link count > 1): writing into it
- * would corrupt the blob, so that name is dropped and the ingest starts afresh (the
- * blob is complete; a caller expecting it got AlreadyExists before the lock). A crash
- * between chmod(0444) and link() leaves a read-only file that is still ours to resume.
+ * Opens the ingest's data for writing, making a leftover file safe first. A crash after
+ * link() and before cleanup leaves `data` as a second name of a committed blob (link count
+ * > 1): writing into it would corrupt the blob, so that name is dropped and the ingest
+ * starts afresh (the blob is complete; a caller expecting it got AlreadyExists before the
+ * lock). A crash between chmod(0444) and link() leaves a read-only file that is still ours
+ * to resume (root opens it anyway; others get EACCES, and we restore the write bit).
  */
-async function reclaimData(path: string): Promise<void> {
-  let st;
-  try {
-    st = await lstat(path);
-  } catch {
-    return;
+async function openData(path: string): Promise<{ fh: FileHandle; size: number }> {
+  for (let attempt = 0; ; attempt++) {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt > 0 || (code !== 'EACCES' && code !== 'EISDIR')) throw err;
+      if (code === 'EISDIR') await rm(path, { recursive: true, force: true });
+      else await chmod(path, 0o644);
+      continue;
+    }
+    const st = await fh.stat();
+    if (st.nlink <= 1 || attempt > 0) {
+      if ((st.mode & 0o200) === 0) await fh.chmod(0o644);
+      return { fh, size: st.size };
+    }
+    await fh.close();
+    await rm(path, { force: true });
   }
-  if (st.nlink > 1 || !st.isFile()) await rm(path, { force: true, recursive: true });
-  else if ((st.mode & 0o200) === 0) await chmod(path, 0o644);
 }
 
 /** Hashes data[from, to) onto `state`, reading ahead while the engine hashes. */
