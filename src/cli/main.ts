@@ -36,6 +36,11 @@ export function buildProgram(): Command {
   return program;
 }
 
+// libuv reads this when its threadpool starts (first async fs call, after these imports).
+// The CLI's work is many small metadata reads (active, prune, list): latency-bound
+// round trips that run in parallel across more threads. 4 is libuv's default.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 async function main(): Promise<void> {
   const program = buildProgram();
   try {

@@ -3,20 +3,25 @@
  * offset (the size of `data`, cheap to stat while another process appends) and the lock
  * state. Half-created dirs, torn records and stray files are skipped, never fatal.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import type { IngestState, Status, StatusFilter } from '../content/types.js';
 import { wrapSystemError } from '../errors.js';
 import { inspectLock, type LockOptions } from './lock.js';
 import { INGEST_KEY, ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
 import { readStatus } from './status-file.js';
 
-export async function readIngest(root: string, paths: IngestPaths, lockOpts: LockOptions): Promise<Status | undefined> {
-  const [record, data, lock] = await Promise.all([
-    readStatus(paths.status).catch(() => undefined),
-    stat(paths.data).catch(() => undefined),
-    inspectLock(paths, lockOpts).catch(() => undefined),
-  ]);
+
+/**
+ * `locked` is what the caller already knows from listing ingest/ (false: no lock file was
+ * there, so skip inspecting it); undefined means look.
+ */
+export async function readIngest(root: string, paths: IngestPaths, lockOpts: LockOptions, locked?: boolean): Promise<Status | undefined> {
+  // Status and data size are read synchronously (see readStatus: microseconds each).
+  const record = readStatus(paths.status);
   if (!record) return undefined;
+  const data = statSync(paths.data, { throwIfNoEntry: false });
+  const lock = locked === false ? undefined : await inspectLock(paths, lockOpts).catch(() => undefined);
   const state: IngestState = !lock?.exists ? 'idle' : lock.stale ? 'stale' : 'active';
   return {
     ref: record.ref,
@@ -34,28 +39,36 @@ export async function readIngest(root: string, paths: IngestPaths, lockOpts: Loc
 
 /** Every ingest key present under ingest/ (directories or orphaned lock/owner files). */
 export async function ingestKeys(root: string): Promise<Set<string>> {
+  return new Set((await scanIngests(root)).keys());
+}
+
+/** Ingest keys under ingest/, each with whether its lock directory was seen. */
+export async function scanIngests(root: string): Promise<Map<string, boolean>> {
   let names: string[];
   try {
     names = await readdir(ingestRoot(root));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
     throw wrapSystemError(err, 'listing ingests');
   }
-  const keys = new Set<string>();
+  const keys = new Map<string, boolean>();
   for (const n of names) {
     const key = n.replace(/\.(lock|owner|takeover)$/, '');
-    if (INGEST_KEY.test(key)) keys.add(key);
+    if (INGEST_KEY.test(key)) keys.set(key, keys.get(key) === true || n.endsWith('.lock'));
   }
   return keys;
 }
 
 export async function listIngests(root: string, lockOpts: LockOptions, filter: StatusFilter = {}): Promise<Status[]> {
-  const keys = [...(await ingestKeys(root))];
+  const keys = [...(await scanIngests(root))];
   const out: Status[] = [];
-  // Bounded fan-out: a store with thousands of ingests answers fast without fd exhaustion.
+  // Batches of 64: the synchronous reads of one batch take about a millisecond, then the
+  // event loop runs (heartbeats, I/O) before the next.
   const width = 64;
   for (let i = 0; i < keys.length; i += width) {
-    const batch = await Promise.all(keys.slice(i, i + width).map((k) => readIngest(root, ingestPathsForKey(root, k), lockOpts)));
+    if (i > 0) await new Promise((r) => setImmediate(r));
+    // A lock created after the listing is missed, as if the listing had been a moment earlier.
+    const batch = await Promise.all(keys.slice(i, i + width).map(([k, locked]) => readIngest(root, ingestPathsForKey(root, k), lockOpts, locked)));
     for (const s of batch) {
       if (!s) continue;
       if (filter.prefix && !s.ref.startsWith(filter.prefix)) continue;

@@ -85,7 +85,7 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
       const dirTime = await mtimeMs(paths.dir);
       if (dirTime === undefined) continue; // lock/owner without a dir: next step
       const [record, dataTime, lock] = await Promise.all([
-        readStatus(paths.status).catch(() => undefined),
+        readStatus(paths.status),
         mtimeMs(paths.data),
         inspectLock(paths, lockOpts),
       ]);
