@@ -267,7 +267,11 @@ export async function waitLock(
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw lastErr;
     const delay = Math.min(remaining, backoff * (0.5 + Math.random()));
-    backoff = Math.min(backoff * 2, 1_000);
+    // A release is seen at once through the watch; a holder that dies without releasing is
+    // not. On this host its death is cheap to check (a /proc read), so poll often; a
+    // holder elsewhere is recovered by heartbeat staleness, which needs no quick polling.
+    const local = lastErr.details.holder?.host === currentOwner().host;
+    backoff = Math.min(backoff * 2, local ? 50 : 1_000);
     await changeOrTimeout(paths.lock, delay, signal);
   }
 }
