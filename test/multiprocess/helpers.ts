@@ -11,6 +11,8 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pack } from 'msgpackr';
+import { afterAll, beforeAll } from 'vitest';
+import { randomBytes } from '../helpers/bytes.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(REPO, 'dist/src/cli/main.js');
@@ -42,28 +44,9 @@ export async function tempDir(prefix: string): Promise<string> {
 // ---------------------------------------------------------------------------------------
 // content
 
-/** xorshift32 content: identical to children/common.mjs seededBytes. */
+/** xorshift32 content (test/helpers/bytes.ts), identical to children/common.mjs seededBytes. */
 export function seededBytes(seed: number, size: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 0x9e3779b9;
-  let i = 0;
-  for (; i + 4 <= size; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
-  for (; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return randomBytes(size, seed);
 }
 
 export function sha256(data: Uint8Array | string): string {
@@ -452,4 +435,32 @@ export async function deadPid(): Promise<number> {
 
 export async function cleanup(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => {});
+}
+
+/**
+ * Per-file scratch space: registers beforeAll/afterAll that create a temp dir and, at the
+ * end, kill every tracked child and remove the dir. newRoot() gives each test its own store.
+ */
+export function useScratch(name: string): { newRoot(): Promise<string>; track(p: Proc): Proc; readonly base: string } {
+  let base: string;
+  let n = 0;
+  const procs: Proc[] = [];
+  beforeAll(async () => {
+    base = await tempDir(name);
+  });
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.kill()));
+    await cleanup(base);
+  });
+  return {
+    async newRoot() {
+      const r = join(base, `s${n++}`);
+      await mkdir(r, { recursive: true });
+      return r;
+    },
+    track: (p: Proc) => (procs.push(p), p),
+    get base() {
+      return base;
+    },
+  };
 }

@@ -7,10 +7,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   child,
-  cleanup,
   cli,
   deadPid,
   dist,
@@ -21,28 +20,11 @@ import {
   repeatDigest,
   sleep,
   startTicks,
-  tempDir,
-  type Proc,
+  useScratch,
 } from './helpers.js';
 
 const HOST = hostname();
-let base: string;
-let n = 0;
-const newRoot = async () => {
-  const r = join(base, `s${n++}`);
-  await mkdir(r, { recursive: true });
-  return r;
-};
-const procs: Proc[] = [];
-const track = (p: Proc) => (procs.push(p), p);
-
-beforeAll(async () => {
-  base = await tempDir('locks');
-});
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  await cleanup(base);
-});
+const { newRoot, track } = useScratch('locks');
 
 describe('owner identity', () => {
   it('records pid, host and process start time in the status record; Unavailable names the holder and the lock age', async () => {

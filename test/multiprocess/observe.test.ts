@@ -8,11 +8,10 @@
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   badBlobs,
   child,
-  cleanup,
   cli,
   deadPid,
   exists,
@@ -25,26 +24,16 @@ import {
   refKey,
   seededBytes,
   sha256,
-  sleep,
-  tempDir,
-  type Proc,
+  useScratch,
 } from './helpers.js';
 
 const HOST = hostname();
-let base: string;
-const procs: Proc[] = [];
-const track = (p: Proc) => (procs.push(p), p);
-beforeAll(async () => {
-  base = await tempDir('observe');
-});
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  await cleanup(base);
-});
+const scratch = useScratch('observe');
+const { track } = scratch;
 
 describe('active and prune across processes', () => {
   it('lists active/idle/stale with offsets, totals, rate and owner; prune removes idle+stale only', async () => {
-    const root = join(base, 'listing');
+    const root = join(scratch.base, 'listing');
     await mkdir(root, { recursive: true });
     const MiB = 1 << 20;
     // active: a live holder, 1 MiB of 10 written
@@ -113,7 +102,7 @@ describe('active and prune across processes', () => {
   });
 
   it('prune removes orphaned lock and owner files, and old debris, but not a fresh lock', async () => {
-    const root = join(base, 'orphans');
+    const root = join(scratch.base, 'orphans');
     await mkdir(root, { recursive: true });
     const dead = await deadPid();
     await layoutIngest(root, { ref: 'orphan-dead', lock: { owner: { pid: dead } } });
@@ -148,59 +137,61 @@ describe('active and prune across processes', () => {
 describe('crash debris never blocks the next writer, active, or prune', () => {
   const content = (i: number) => seededBytes(100 + i, 70_000 + i * 1000);
   const dead = () => deadPid();
+  /** This group's store (set by its test). */
+  let root: string;
   const fixtures: Array<{ name: string; make: (ref: string, i: number) => Promise<unknown> }> = [
-    { name: 'empty ingest dir', make: (ref) => layoutIngest(base, { ref, dir: 'empty' }) },
-    { name: 'data, no status', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 5000) }) },
-    { name: 'empty status file', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 6000), status: 'empty' }) },
-    { name: 'torn status record', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 7000), status: 'torn' }) },
-    { name: 'garbage status', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 8000), status: 'garbage' }) },
-    { name: 'status, no data', make: (ref) => layoutIngest(base, { ref, status: { total: 123 } }) },
-    { name: 'status of another ref (same key)', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 100), status: { ref: 'someone-else', total: 5 } }) },
-    { name: 'status claiming a bigger total', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 100), status: { total: 10 ** 9 } }) },
-    { name: 'data longer than the content', make: (ref, i) => layoutIngest(base, { ref, data: Buffer.concat([content(i), Buffer.alloc(999)]), status: {} }) },
-    { name: 'dead owner lock + torn status', make: async (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 3000), status: 'torn', lock: { owner: { pid: await dead() } } }) },
-    { name: 'dead owner lock, no dir', make: async (ref) => layoutIngest(base, { ref, lock: { owner: { pid: await dead() } } }) },
-    { name: 'stale unknown-owner lock', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 10), status: {}, lock: { owner: 'none', heartbeatAgeMs: 600_000 } }) },
-    { name: 'orphan owner file', make: async (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 10), orphanOwner: { pid: await dead() } }) },
-    { name: 'data file left 0444 (crash between chmod and link)', make: (ref, i) => layoutIngest(base, { ref, data: content(i).subarray(0, 50_000), dataMode: 0o444, status: {} }) },
+    { name: 'empty ingest dir', make: (ref) => layoutIngest(root, { ref, dir: 'empty' }) },
+    { name: 'data, no status', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 5000) }) },
+    { name: 'empty status file', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 6000), status: 'empty' }) },
+    { name: 'torn status record', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 7000), status: 'torn' }) },
+    { name: 'garbage status', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 8000), status: 'garbage' }) },
+    { name: 'status, no data', make: (ref) => layoutIngest(root, { ref, status: { total: 123 } }) },
+    { name: 'status of another ref (same key)', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 100), status: { ref: 'someone-else', total: 5 } }) },
+    { name: 'status claiming a bigger total', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 100), status: { total: 10 ** 9 } }) },
+    { name: 'data longer than the content', make: (ref, i) => layoutIngest(root, { ref, data: Buffer.concat([content(i), Buffer.alloc(999)]), status: {} }) },
+    { name: 'dead owner lock + torn status', make: async (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 3000), status: 'torn', lock: { owner: { pid: await dead() } } }) },
+    { name: 'dead owner lock, no dir', make: async (ref) => layoutIngest(root, { ref, lock: { owner: { pid: await dead() } } }) },
+    { name: 'stale unknown-owner lock', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 10), status: {}, lock: { owner: 'none', heartbeatAgeMs: 600_000 } }) },
+    { name: 'orphan owner file', make: async (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 10), orphanOwner: { pid: await dead() } }) },
+    { name: 'data file left 0444 (crash between chmod and link)', make: (ref, i) => layoutIngest(root, { ref, data: content(i).subarray(0, 50_000), dataMode: 0o444, status: {} }) },
   ];
 
   it('each layout: active and prune --dry-run work, then the next writer commits the right digest; prune leaves nothing', async () => {
-    base = join(base, 'debris');
-    await mkdir(base, { recursive: true });
+    root = join(scratch.base, 'debris');
+    await mkdir(root, { recursive: true });
     const refs = fixtures.map((f, i) => `debris-${i}`);
     for (let i = 0; i < fixtures.length; i++) await fixtures[i]!.make(refs[i]!, i);
     // Stray files of other kinds.
-    await writeFile(join(base, 'ingest', 'README'), 'not an ingest');
-    await mkdir(join(base, 'ingest', 'not-a-key'));
+    await writeFile(join(root, 'ingest', 'README'), 'not an ingest');
+    await mkdir(join(root, 'ingest', 'not-a-key'));
 
-    const act = await cli(base, ['active', '--json']);
+    const act = await cli(root, ['active', '--json']);
     expect(act.code, act.stderr).toBe(0);
     const listed = JSON.parse(act.stdout) as any[];
     for (const s of listed) expect(['idle', 'stale']).toContain(s.state);
-    const dry = await cli(base, ['prune', '--dry-run']);
+    const dry = await cli(root, ['prune', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
 
     const results = await mapLimit(refs, 4, (ref, i) =>
-      ingest({ root: base, ref, content: { seed: 100 + i, size: 70_000 + i * 1000 }, expected: sha256(content(i)), source: 'ranged' }),
+      ingest({ root: root, ref, content: { seed: 100 + i, size: 70_000 + i * 1000 }, expected: sha256(content(i)), source: 'ranged' }),
     );
     results.forEach((r, i) => {
       expect(r.tag, `${fixtures[i]!.name}: ${JSON.stringify(r)}`).toBe('result');
       expect(r.digest, fixtures[i]!.name).toBe(sha256(content(i)));
     });
-    expect(await badBlobs(base)).toEqual([]);
-    const after = await cli(base, ['active']);
+    expect(await badBlobs(root)).toEqual([]);
+    const after = await cli(root, ['active']);
     expect(after.code).toBe(0);
-    const pr = await cli(base, ['prune']);
+    const pr = await cli(root, ['prune']);
     expect(pr.code, pr.stderr).toBe(0);
-    const left = (await readdir(join(base, 'ingest'))).filter((n) => /^[0-9a-f]{64}/.test(n) || n.startsWith('.'));
+    const left = (await readdir(join(root, 'ingest'))).filter((n) => /^[0-9a-f]{64}/.test(n) || n.startsWith('.'));
     expect(left).toEqual([]);
   });
 });
 
 describe('a takeover guard left by a crashed taker', () => {
   it('an old guard does not fail the next (non-waiting) writer of a dead lock', async () => {
-    const root = join(base, 'old-guard');
+    const root = join(scratch.base, 'old-guard');
     await mkdir(root, { recursive: true });
     const content = seededBytes(300, 10_000);
     await layoutIngest(root, { ref: 'guarded', data: content.subarray(0, 100), status: {}, lock: { owner: { pid: await deadPid() } }, guardAgeMs: 600_000 });
@@ -211,7 +202,7 @@ describe('a takeover guard left by a crashed taker', () => {
   });
 
   it('a fresh guard (a taker at work) makes a non-waiting writer fail with Unavailable, a waiting one succeed', async () => {
-    const root = join(base, 'fresh-guard');
+    const root = join(scratch.base, 'fresh-guard');
     await mkdir(root, { recursive: true });
     const content = seededBytes(301, 10_000);
     await layoutIngest(root, { ref: 'guarded', data: content.subarray(0, 100), status: {}, lock: { owner: { pid: await deadPid() } }, guardAgeMs: 0 });

@@ -3,30 +3,25 @@
  * through diagnostics_channel 'containerkit:ingest:resume'); a checkpoint from another hash
  * build, or one inconsistent with the data, falls back to a full re-hash — never a wrong digest.
  */
-import { mkdir, open, readFile, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badBlobs, blobNames, child, cleanup, dist, exists, ingest, ingestPaths, seededBytes, sha256, tempDir, waitUntil, type Proc } from './helpers.js';
+import { open, readFile, truncate } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import {
+  badBlobs,
+  blobNames,
+  child,
+  dist,
+  exists,
+  ingest,
+  ingestPaths,
+  seededBytes,
+  sha256,
+  useScratch,
+  waitUntil,
+} from './helpers.js';
 
 const MiB = 1 << 20;
 const SIZE = 8 * MiB;
-let base: string;
-let n = 0;
-const newRoot = async () => {
-  const r = join(base, `s${n++}`);
-  await mkdir(r, { recursive: true });
-  return r;
-};
-const procs: Proc[] = [];
-const track = (p: Proc) => (procs.push(p), p);
-
-beforeAll(async () => {
-  base = await tempDir('resume');
-});
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  await cleanup(base);
-});
+const { newRoot, track } = useScratch('resume');
 
 /** A partial ingest of seededBytes(SEED, ·): `bytes` written, then closed or SIGKILLed. */
 async function partial(root: string, ref: string, bytes: number, end: 'close' | 'kill', checkpointBytes = MiB) {

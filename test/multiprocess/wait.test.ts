@@ -4,42 +4,10 @@
  * writeBlob and the CLI), and two processes ingesting one digest under different refs both
  * succeed with the blob stored once.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  blobNames,
-  badBlobs,
-  child,
-  cleanup,
-  cli,
-  dist,
-  ingest,
-  ingestEntries,
-  seededBytes,
-  sha256,
-  sleep,
-  tempDir,
-  type Proc,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { badBlobs, blobNames, child, cli, dist, ingest, ingestEntries, seededBytes, sha256, sleep, useScratch } from './helpers.js';
 
-let base: string;
-let n = 0;
-const newRoot = async () => {
-  const r = join(base, `s${n++}`);
-  await mkdir(r, { recursive: true });
-  return r;
-};
-const procs: Proc[] = [];
-const track = (p: Proc) => (procs.push(p), p);
-
-beforeAll(async () => {
-  base = await tempDir('wait');
-});
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  await cleanup(base);
-});
+const { newRoot, track } = useScratch('wait');
 
 describe('writer({wait})', () => {
   it('waits for a held ref and notices its release quickly (not by polling)', async () => {
