@@ -24,6 +24,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { seededBytes } from './seeded-bytes.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = join(SELF, '..', '..');
@@ -33,20 +34,6 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const STALE_MS = 1500;
 
-function seededBytes(seed, size) {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 0x9e3779b9;
-  let i = 0;
-  for (; i + 4 <= size; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
-  for (; i < size; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const refKey = (ref) => createHash('sha256').update(ref, 'utf8').digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,7 @@
 /** Deterministic test content and reference digests (computed with node:crypto, not the store). */
 import { createHash } from 'node:crypto';
+// Plain JS, shared with the crash soak script and the multi-process test children.
+import { seededBytes } from '../../scripts/seeded-bytes.mjs';
 
 let seedCounter = 1;
 
@@ -9,27 +11,7 @@ let seedCounter = 1;
  * same bytes.
  */
 export function randomBytes(size: number, seed = seedCounter++): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  // xorshift32: fast and good enough to make every blob distinct.
-  let x = (seed * 2654435761) >>> 0 || 0x9e3779b9;
-  let i = 0;
-  for (; i + 4 <= size; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
-  for (; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return seededBytes(seed, size);
 }
 
 export type RefAlgorithm = 'sha256' | 'sha512';

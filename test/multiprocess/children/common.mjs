@@ -1,5 +1,6 @@
 // Shared by the multi-process test children: they use only the compiled library (dist/).
 import { fileURLToPath } from 'node:url';
+export { seededBytes } from '../../../scripts/seeded-bytes.mjs';
 
 export const DIST = new URL('../../../dist/src/', import.meta.url);
 export const lib = await import(new URL('index.js', DIST).href);
@@ -8,21 +9,6 @@ export const hashEngine = await import(new URL('hash/engine.js', DIST).href);
 
 export const args = JSON.parse(process.env.CK_ARGS ?? process.argv[2] ?? '{}');
 
-/** Deterministic content: xorshift32 from `seed` (same generator as the tests' helper). */
-export function seededBytes(seed, size) {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 0x9e3779b9;
-  let i = 0;
-  for (; i + 4 <= size; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
-  for (; i < size; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 export function errJson(err) {
   return { kind: err?.kind ?? null, code: err?.code ?? null, message: String(err?.message ?? err), details: err?.details ?? null };
