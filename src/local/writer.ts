@@ -11,10 +11,8 @@
  * saved into the status record, after an fdatasync of data — a checkpoint never covers
  * bytes that a power loss could take back. Reopening hashes only the data past it.
  */
-import { constants } from 'node:fs';
-import { chmod, link, mkdir, open, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { CommitOptions, Status, Writer, WriterOptions } from '../content/types.js';
 import { parseAlgorithm, parseDigest, type Algorithm } from '../digest.js';
 import {
@@ -29,10 +27,11 @@ import type { HashEngine, HashState } from '../hash/types.js';
 import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
+import { hashRange, MAX_HASH_INFLIGHT, openData, tailCrc, writeFully } from './ingest-io.js';
 import { tryLock, waitLock, type LockOptions, type RefLock } from './lock.js';
 import { currentOwner } from './owner.js';
 import { blobPath, ingestPaths, type IngestPaths } from './paths.js';
-import { MAX_REF_BYTES, StatusFile, TAIL, type Checkpoint, type StatusRecord } from './status-file.js';
+import { MAX_REF_BYTES, StatusFile, type Checkpoint, type StatusRecord } from './status-file.js';
 
 export interface WriterConfig {
   root: string;
@@ -46,9 +45,6 @@ export interface WriterConfig {
   ensureDir(path: string): Promise<void>;
 }
 
-/** Hash tasks in flight per writer: enough to overlap disk and hashing, bounded memory. */
-const MAX_HASH_INFLIGHT = 4;
-const READ_CHUNK = 1 << 20;
 
 type State = 'open' | 'committed' | 'closed';
 
@@ -70,21 +66,6 @@ export function validateWriterOptions(opts: WriterOptions): { alg: Algorithm; ex
     return { alg: d.algorithm, expected: d.digest };
   }
   return { alg: opts.algorithm ? parseAlgorithm(opts.algorithm) : 'sha256' };
-}
-
-async function writeFully(fh: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < chunk.byteLength) {
-    const { bytesWritten } = await fh.write(chunk, done, chunk.byteLength - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-async function tailCrc(fh: FileHandle, offset: number): Promise<number> {
-  const len = Math.min(TAIL, offset);
-  const buf = Buffer.alloc(len);
-  if (len) await fh.read(buf, 0, len, offset - len);
-  return crc32(buf);
 }
 
 export class LocalWriter implements Writer {
@@ -161,9 +142,11 @@ export class LocalWriter implements Writer {
         startedAt: prev?.startedAt ?? now,
         updatedAt: now,
         owner: currentOwner(),
-        checkpoint: prev?.checkpoint,
+        // A checkpoint past the end of data, or for another algorithm, can never be used
+        // again; keeping it would also hold back new checkpoints until data passed it.
+        checkpoint: prev?.checkpoint && prev.checkpoint.offset <= size && prev.checkpoint.alg === alg ? prev.checkpoint : undefined,
       };
-      const hash = LocalWriter.resumeHash(cfg.engine, data, alg, size, prev?.checkpoint);
+      const hash = LocalWriter.resumeHash(cfg.engine, data, alg, size, record.checkpoint);
       const w = new LocalWriter(ref, cfg, paths, lock, data, statusFile, record, size, hash);
       w.lastCheckpointOffset = record.checkpoint?.offset ?? 0;
       await statusFile.write(record);
@@ -420,51 +403,4 @@ export class LocalWriter implements Writer {
   get lockError(): ContentError | undefined {
     return this.lock.compromised;
   }
-}
-
-/**
- * Opens the ingest's data for writing, making a leftover file safe first. A crash after
- * link() and before cleanup leaves `data` as a second name of a committed blob (link count
- * > 1): writing into it would corrupt the blob, so that name is dropped and the ingest
- * starts afresh (the blob is complete; a caller expecting it got AlreadyExists before the
- * lock). A crash between chmod(0444) and link() leaves a read-only file that is still ours
- * to resume (root opens it anyway; others get EACCES, and we restore the write bit).
- */
-async function openData(path: string): Promise<{ fh: FileHandle; size: number }> {
-  for (let attempt = 0; ; attempt++) {
-    let fh: FileHandle;
-    try {
-      fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (attempt > 0 || (code !== 'EACCES' && code !== 'EISDIR')) throw err;
-      if (code === 'EISDIR') await rm(path, { recursive: true, force: true });
-      else await chmod(path, 0o644);
-      continue;
-    }
-    const st = await fh.stat();
-    if (st.nlink <= 1 || attempt > 0) {
-      if ((st.mode & 0o200) === 0) await fh.chmod(0o644);
-      return { fh, size: st.size };
-    }
-    await fh.close();
-    await rm(path, { force: true });
-  }
-}
-
-/** Hashes data[from, to) onto `state`, reading ahead while the engine hashes. */
-async function hashRange(engine: HashEngine, fh: FileHandle, state: HashState, from: number, to: number): Promise<HashState> {
-  let tail = Promise.resolve(state);
-  const pending: Promise<unknown>[] = [];
-  for (let pos = from; pos < to; ) {
-    const buf = new Uint8Array(Math.min(READ_CHUNK, to - pos));
-    const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
-    if (bytesRead === 0) break;
-    const chunk = bytesRead === buf.byteLength ? buf : buf.slice(0, bytesRead);
-    pos += bytesRead;
-    tail = tail.then((s) => engine.update(s, chunk));
-    pending.push(tail.catch(() => {}));
-    if (pending.length >= MAX_HASH_INFLIGHT) await pending.shift();
-  }
-  return tail;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Status } from '../../content/types.js';
 import { formatOwner } from '../../local/owner.js';
-import { action, printJson, table, withStore } from '../context.js';
+import { action, table, withStore } from '../context.js';
 import { formatBytes, formatDuration, parseDuration } from '../duration.js';
 
 /** Bytes per second: from the previous sample when watching, else averaged since start. */
