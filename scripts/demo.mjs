@@ -61,16 +61,27 @@ const blobs = sizes.map((s, i) => sample(i, s));
 console.log(`$ # ${blobs.length} ingests in parallel processes into ${root}`);
 const runs = blobs.map((b, i) => ingest(`demo/blob-${i}`, b, digestOf(b), 24 * 1024 * 1024));
 
-await new Promise((r) => setTimeout(r, 250));
+/** Polls `dist active --json` (from yet another process) until `ok(list)` or ~10 s pass. */
+async function activeUntil(ok) {
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync(process.execPath, [cli, 'active', '--json'], { env, encoding: 'utf8' });
+    if (r.status === 0 && ok(JSON.parse(r.stdout))) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+// Wait until every ingest is visible and the first has data on disk, however slowly
+// the processes start on a busy machine.
+await activeUntil((list) => list.length === runs.length && list.some((s) => s.ref === 'demo/blob-0' && s.offset > 0));
 console.log('\n$ dist active');
 dist(['active']);
 
-// Crash one ingest half-way: its partial data stays, and its ingest shows as stale.
+// Crash one ingest mid-way: its partial data stays, and its ingest shows as stale.
 const victim = runs[0];
 victim.stop();
 victim.child.kill('SIGKILL');
 const results = await Promise.all(runs.map((r) => r.done));
-console.log('\n$ # SIGKILLed demo/blob-0 half-way; dist active');
+console.log('\n$ # SIGKILLed demo/blob-0 mid-ingest; dist active');
 dist(['active']);
 
 console.log('\n$ # rerun: the ingest resumes at its offset (stdin bytes already stored are skipped)');
