@@ -11,6 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isKind } from '../errors.js';
+import { skipBytes } from './skip-bytes.js';
 import type { Store, Writer } from './types.js';
 
 export interface RangedSource {
@@ -113,16 +114,8 @@ async function appendAll(w: Writer, source: AsyncIterable<Uint8Array>, skip: num
     fill = 0;
   };
   try {
-    for await (const chunk of abortable(source, signal)) {
+    for await (const chunk of skipBytes(abortable(source, signal), skip)) {
       let c = chunk;
-      if (skip > 0) {
-        if (c.byteLength <= skip) {
-          skip -= c.byteLength;
-          continue;
-        }
-        c = c.subarray(skip);
-        skip = 0;
-      }
       if (fill === 0 && c.byteLength >= size) {
         await w.write(c);
         written += c.byteLength;

@@ -8,6 +8,7 @@ import { ContentError, isKind, unavailable } from '../errors.js';
 import type { RegistryClient } from './client.js';
 import { backoffMs, defaultRetry, isRetryableError, sleep } from './retry.js';
 import { verifier } from './verify.js';
+import { skipBytes } from '../content/skip-bytes.js';
 
 export async function streamBlob(
   client: RegistryClient,
@@ -24,17 +25,8 @@ export async function streamBlob(
     const before = delivered;
     try {
       const s = await client.openBlob(repository, digest, { offset: delivered, signal: o.signal });
-      let skip = s.start === delivered ? 0 : delivered - s.start;
-      for await (const c of s.body as AsyncIterable<Buffer>) {
-        let chunk = c;
-        if (skip > 0) {
-          if (chunk.length <= skip) {
-            skip -= chunk.length;
-            continue;
-          }
-          chunk = chunk.subarray(skip);
-          skip = 0;
-        }
+      // A 200 (Range ignored) restarts at 0: skip what was already delivered.
+      for await (const chunk of skipBytes(s.body as AsyncIterable<Buffer>, delivered - s.start)) {
         v.update(chunk);
         await sink(chunk);
         delivered += chunk.length;
