@@ -217,7 +217,7 @@ export async function tryLock(ref: string, paths: IngestPaths, opts: LockOptions
       return lock;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) {
-        // ingest/ was removed behind a store that had created it: recreate and retry.
+        // No ingest/ yet (a new store) or it was removed: create it and retry.
         await lock.release().catch(() => {});
         await mkdir(dirname(paths.lock), { recursive: true });
         continue;

@@ -4,7 +4,7 @@
  * ./writer.ts, ref locks in ./lock.ts, the ingest listing in ./ingests.ts.
  */
 import { mkdirSync } from 'node:fs';
-import { mkdir, opendir, open, rm, stat, unlink } from 'node:fs/promises';
+import { opendir, open, rm, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
@@ -71,17 +71,7 @@ export class LocalStore implements Store {
       checkpointBytes: options.checkpointBytes ?? 64 * 1024 * 1024,
       checkpointMs: options.checkpointMs ?? 2000,
       exists: (d) => this.exists(d),
-      ensureDir: (p) => this.ensureDir(p),
     };
-  }
-
-  /** Directories this store created (or found): each is mkdir'ed once per store, not per ingest. */
-  private readonly dirs = new Set<string>();
-
-  private async ensureDir(path: string): Promise<void> {
-    if (this.dirs.has(path)) return;
-    await mkdir(path, { recursive: true });
-    this.dirs.add(path);
   }
 
   get lockOptions(): LockOptions {

@@ -41,10 +41,7 @@ export interface WriterConfig {
   checkpointMs: number;
   /** True when `path` exists as a committed blob. */
   exists(digest: string): Promise<boolean>;
-  /** Creates a directory once per store (ingest root, blobs/<alg>); see ensureDir. */
-  ensureDir(path: string): Promise<void>;
 }
-
 
 type State = 'open' | 'committed' | 'closed';
 
@@ -110,10 +107,8 @@ export class LocalWriter implements Writer {
       alreadyExists('ERR_BLOB_EXISTS', `content with digest ${expected} already exists`, { ref, digest: expected });
     if (expected && (await cfg.exists(expected))) throw present();
 
+    // ingest/ itself is created by tryLock when missing (its lock lives there).
     const paths = ingestPaths(cfg.root, ref);
-    await cfg.ensureDir(dirname(paths.dir)).catch((e) => {
-      throw wrapSystemError(e, 'creating ingest directory', { ref });
-    });
     const wait = opts.wait === true ? Infinity : typeof opts.wait === 'number' ? opts.wait : 0;
     const lock = wait > 0 ? await waitLock(ref, paths, cfg.lock, wait, opts.signal) : await tryLock(ref, paths, cfg.lock);
 
@@ -122,10 +117,7 @@ export class LocalWriter implements Writer {
     try {
       // Whoever held the ref before us may have committed the content we want.
       if (expected && (await cfg.exists(expected))) throw present();
-      await mkdir(paths.dir).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return mkdir(paths.dir, { recursive: true });
-        if (e.code !== 'EEXIST') throw e;
-      });
+      await mkdir(paths.dir, { recursive: true });
       const opened = await openData(paths.data);
       data = opened.fh;
       const size = opened.size;
@@ -330,12 +322,11 @@ export class LocalWriter implements Writer {
       const now = new Date();
       await this.data.utimes(now, now);
       const target = blobPath(this.cfg.root, digest);
-      await this.cfg.ensureDir(dirname(target));
       try {
         // link() never replaces an existing name: concurrent commits of one digest are safe.
         await link(this.paths.data, target).catch(async (err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
-          // blobs/<alg> was removed behind our back since we cached it: recreate once.
+          // The first blob of this algorithm (or blobs/ was removed): create the directory.
           await mkdir(dirname(target), { recursive: true });
           await link(this.paths.data, target);
         });
