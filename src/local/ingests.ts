@@ -5,24 +5,23 @@
  */
 import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import type { IngestState, Status, StatusFilter } from '../content/types.js';
+import type { Status, StatusFilter } from '../content/types.js';
 import { wrapSystemError } from '../errors.js';
-import { inspectLock, type LockOptions } from './lock.js';
+import { ingestState, inspectLock, type LockOptions } from './lock.js';
 import { INGEST_KEY, ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
 import { readStatus } from './status-file.js';
-
 
 /**
  * `locked` is what the caller already knows from listing ingest/ (false: no lock file was
  * there, so skip inspecting it); undefined means look.
  */
-export async function readIngest(root: string, paths: IngestPaths, lockOpts: LockOptions, locked?: boolean): Promise<Status | undefined> {
+export async function readIngest(paths: IngestPaths, lockOpts: LockOptions, locked?: boolean): Promise<Status | undefined> {
   // Status and data size are read synchronously (see readStatus: microseconds each).
   const record = readStatus(paths.status);
   if (!record) return undefined;
   const data = statSync(paths.data, { throwIfNoEntry: false });
   const lock = locked === false ? undefined : await inspectLock(paths, lockOpts).catch(() => undefined);
-  const state: IngestState = !lock?.exists ? 'idle' : lock.stale ? 'stale' : 'active';
+  const state = ingestState(lock);
   return {
     ref: record.ref,
     offset: data?.size ?? 0,
@@ -68,7 +67,7 @@ export async function listIngests(root: string, lockOpts: LockOptions, filter: S
   for (let i = 0; i < keys.length; i += width) {
     if (i > 0) await new Promise((r) => setImmediate(r));
     // A lock created after the listing is missed, as if the listing had been a moment earlier.
-    const batch = await Promise.all(keys.slice(i, i + width).map(([k, locked]) => readIngest(root, ingestPathsForKey(root, k), lockOpts, locked)));
+    const batch = await Promise.all(keys.slice(i, i + width).map(([k, locked]) => readIngest(ingestPathsForKey(root, k), lockOpts, locked)));
     for (const s of batch) {
       if (!s) continue;
       if (filter.prefix && !s.ref.startsWith(filter.prefix)) continue;

@@ -23,9 +23,9 @@ import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 // The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
 import { pack, unpack } from 'msgpackr/pack';
-import type { Owner } from '../content/types.js';
+import type { IngestState, Owner } from '../content/types.js';
 import { canceled, lockCompromised, unavailable, wrapSystemError, type ContentError } from '../errors.js';
-import { currentOwner, formatOwner, ownerLiveness, type Liveness } from './owner.js';
+import { currentOwner, ownerLiveness, type Liveness } from './owner.js';
 import type { IngestPaths } from './paths.js';
 import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
@@ -97,6 +97,14 @@ export async function inspectLock(paths: IngestPaths, opts: LockOptions = DEFAUL
     liveness,
     stale: liveness === 'dead' || heartbeatAgeMs > opts.staleMs,
   };
+}
+
+/**
+ * What an ingest is, by its lock: `active` (held by a live owner), `stale` (held by a dead
+ * owner or a stopped heartbeat) or `idle` (no lock: resumable, nobody holds it).
+ */
+export function ingestState(insp: LockInspection | undefined): IngestState {
+  return !insp?.exists ? 'idle' : insp.stale ? 'stale' : 'active';
 }
 
 export class RefLock {
@@ -298,8 +306,4 @@ function changeOrTimeout(path: string, ms: number, signal?: AbortSignal): Promis
     // Released between our failed attempt and the watch being armed? Then retry now.
     stat(path).catch(done);
   });
-}
-
-export function describeHolder(insp: LockInspection): string {
-  return formatOwner(insp.owner);
 }

@@ -9,7 +9,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IngestState } from '../content/types.js';
-import { inspectLock, tryLock, type LockOptions } from './lock.js';
+import { ingestState, inspectLock, tryLock, type LockOptions } from './lock.js';
 import { ingestKeys } from './ingests.js';
 import { ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
 import { readStatus } from './status-file.js';
@@ -89,7 +89,7 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
         mtimeMs(paths.data),
         inspectLock(paths, lockOpts),
       ]);
-      const state: IngestState = !lock.exists ? 'idle' : lock.stale ? 'stale' : 'active';
+      const state = ingestState(lock);
       const last = Math.max(record?.updatedAt ?? 0, dataTime ?? 0, dirTime);
       const ageMs = now - last;
       if (state === 'active' || ageMs < olderThan) {

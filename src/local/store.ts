@@ -18,7 +18,7 @@ import type {
   Writer,
   WriterOptions,
 } from '../content/types.js';
-import { ALGORITHMS, parseAlgorithm, parseDigest, type Algorithm } from '../digest.js';
+import { ALGORITHMS, parseAlgorithm, type Algorithm } from '../digest.js';
 import { invalidArgument, notFound, wrapSystemError } from '../errors.js';
 import { defaultEngine } from '../hash/engine.js';
 import type { HashEngine } from '../hash/types.js';
@@ -188,7 +188,7 @@ export class LocalStore implements Store {
     if (typeof ref !== 'string' || ref.length === 0) {
       throw invalidArgument('ERR_INVALID_REF', 'ref must be a non-empty string', { ref: String(ref) });
     }
-    const s = await readIngest(this.root, ingestPaths(this.root, ref), this.cfg.lock);
+    const s = await readIngest(ingestPaths(this.root, ref), this.cfg.lock);
     if (!s || s.ref !== ref) throw notFound('ERR_INGEST_NOT_FOUND', `no ingest for ref ${JSON.stringify(ref)}`, { ref });
     return s;
   }
@@ -230,9 +230,4 @@ export class LocalStore implements Store {
 
 export function openStore(root: string, options?: StoreOptions): LocalStore {
   return new LocalStore(root, options);
-}
-
-/** Validates a digest for callers that build nothing from it yet (CLI argument checks). */
-export function checkDigest(digest: string): string {
-  return parseDigest(digest).digest;
 }
