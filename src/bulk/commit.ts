@@ -21,13 +21,6 @@ import { blobPath, ingestRoot } from '../local/paths.js';
 import { chunkBuffer, fileHasher, openRegular, readFull } from './file-hash.js';
 
 const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-const made = new Set<string>();
-
-function ensureDir(dir: string): void {
-  if (made.has(dir)) return;
-  mkdirSync(dir, { recursive: true });
-  made.add(dir);
-}
 
 function writeAll(fd: number, buf: Uint8Array, length: number): void {
   let off = 0;
@@ -77,10 +70,9 @@ export async function ingestFileSync(root: string, path: string, alg: Algorithm,
     closeSync(out);
     out = -1;
     const target = blobPath(root, digest);
-    ensureDir(dirname(target));
     let existed = false;
     try {
-      retryOnMissingDir(dirname(target), () => linkSync(tmp!, target));
+      inDir(dirname(target), () => linkSync(tmp!, target));
       dirty.add(dirname(target));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -102,20 +94,21 @@ export async function ingestFileSync(root: string, path: string, alg: Algorithm,
 
 function openTemp(root: string): { tmp: string; out: number } {
   const dir = ingestRoot(root);
-  ensureDir(dir);
   const tmp = join(dir, tempName());
   // Created read-only: the open fd may still write, and no chmod is needed before link().
-  return { tmp, out: retryOnMissingDir(dir, () => openSync(tmp, TEMP_FLAGS, 0o444)) };
+  return { tmp, out: inDir(dir, () => openSync(tmp, TEMP_FLAGS, 0o444)) };
 }
 
-/** The directory cache can go stale if the root is removed and recreated: remake once. */
-function retryOnMissingDir<T>(dir: string, fn: () => T): T {
+/**
+ * Runs `fn` on a name in `dir`; if `dir` does not exist (a new store, the first blob of an
+ * algorithm, or removed meanwhile), creates it and runs `fn` once more.
+ */
+function inDir<T>(dir: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    made.delete(dir);
-    ensureDir(dir);
+    mkdirSync(dir, { recursive: true });
     return fn();
   }
 }
