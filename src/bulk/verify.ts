@@ -24,6 +24,7 @@ import type { HashMode, HashPool } from '../hash/pool.js';
 import { blobPath, blobsDir } from '../local/paths.js';
 import { DEFAULT_BATCH } from './enumerate.js';
 import type { VerifyBlobOutcome, VerifyBlobsTask } from './tasks.js';
+import { stepTimer, type StepTiming } from '../steps.js';
 
 export type BlobProblem = 'corrupt' | 'truncated' | 'misnamed' | 'unreadable' | 'missing';
 
@@ -65,7 +66,7 @@ export interface VerifyReport {
   ok: number;
   bytes: number;
   issues: VerifyIssue[];
-  steps: Array<{ name: string; ms: number }>;
+  steps: StepTiming[];
 }
 
 interface Candidate {
@@ -77,14 +78,7 @@ interface Candidate {
 export async function verifyStore(store: Pick<Store, 'root'> & Partial<Pick<Store, 'delete'>>, options: VerifyOptions = {}): Promise<VerifyReport> {
   const pool = options.pool ?? defaultPool();
   const report: VerifyReport = { checked: 0, ok: 0, bytes: 0, issues: [], steps: [] };
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await fn();
-    } finally {
-      report.steps.push({ name, ms: performance.now() - t });
-    }
-  };
+  const step = stepTimer(report.steps);
 
   const candidates = await step('list', () =>
     options.digests ? listNamed(store.root, options.digests, report.issues) : listAll(store.root, report.issues),

@@ -13,6 +13,7 @@ import { ingestState, inspectLock, tryLock, type LockOptions } from './lock.js';
 import { ingestKeys } from './ingests.js';
 import { ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
 import { readStatus } from './status-file.js';
+import { stepTimer, type StepTiming } from '../steps.js';
 
 export interface PruneOptions {
   /** Only ingests not updated for this long (default 0: all idle/stale). */
@@ -33,7 +34,7 @@ export interface PruneResult {
   removed: PrunedIngest[];
   /** Ingests left alone: held by a live owner, or younger than olderThanMs. */
   kept: number;
-  steps: Array<{ name: string; ms: number }>;
+  steps: StepTiming[];
 }
 
 async function mtimeMs(path: string): Promise<number | undefined> {
@@ -67,14 +68,7 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
   const olderThan = options.olderThanMs ?? 0;
   const dryRun = !!options.dryRun;
   const result: PruneResult = { dryRun, removed: [], kept: 0, steps: [] };
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      result.steps.push({ name, ms: performance.now() - t0 });
-    }
-  };
+  const step = stepTimer(result.steps);
   const now = Date.now();
 
   const keys = await step('scan', () => ingestKeys(root));
