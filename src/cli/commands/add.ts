@@ -32,10 +32,7 @@ export function register(program: Command): void {
     .command('add')
     .summary('add local files to the store (in parallel, whole files per worker)')
     .description(
-      'Adds each FILE (each file under DIR with -r) as a blob: worker threads read, hash, write\n' +
-        'and commit whole files. Prints `DIGEST  PATH` per file as it completes (or one JSON\n' +
-        'document with --json) and a summary on stderr; a progress bar on stderr when it is a\n' +
-        'terminal. Identical files are stored once. Exits with the first failing file\'s code.',
+      'Adds each FILE (each file under DIR with -r) as a blob: worker threads read, hash, write and commit whole files. Prints `DIGEST  PATH` per file as it completes (or one JSON document with --json) and a summary on stderr; a progress bar on stderr when it is a terminal. Identical files are stored once. Exits with the first failing file\'s code.',
     )
     .argument('<path...>', 'files or directories (- reads paths from stdin, one per line)')
     .option('-r, --recursive', 'add the files under directories')

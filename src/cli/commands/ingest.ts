@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { writeBlob } from '../../content/write-blob.js';
 import { parseDigest } from '../../digest.js';
 import { invalidArgument, isKind } from '../../errors.js';
-import { nativeEngine } from '../../hash/native.js';
 import { action, intOption, interruptible, withStore } from '../context.js';
+import { hashStoreOptions } from '../hash-option.js';
 import { stdinStream } from '../stdin.js';
 import { parseDuration } from '../duration.js';
 
@@ -37,9 +37,7 @@ export function register(program: Command): void {
         const expected = opts.expectedDigest !== undefined ? parseDigest(opts.expectedDigest).digest : undefined;
         const ref = refArg ?? expected;
         if (!ref) throw invalidArgument('ERR_INVALID_REF', 'a REF or --expected-digest is required', {});
-        if (opts.hash !== 'wasm' && opts.hash !== 'native') {
-          throw invalidArgument('ERR_INVALID_ARGUMENT', `--hash must be wasm or native, got ${JSON.stringify(opts.hash)}`, { actual: opts.hash });
-        }
+        const storeOptions = hashStoreOptions(opts.hash);
         const wait = opts.wait === false ? false : typeof opts.wait === 'string' ? parseDuration(opts.wait) : true;
         const controller = interruptible();
         const input = stdinStream();
@@ -54,7 +52,7 @@ export function register(program: Command): void {
             if (isKind(err, 'AlreadyExists')) return;
             throw err;
           }
-        }, opts.hash === 'native' ? { engine: nativeEngine } : undefined);
+        }, storeOptions);
       }),
     );
 }

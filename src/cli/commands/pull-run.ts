@@ -3,20 +3,17 @@
  * of imports that every other command would otherwise pay at start-up).
  */
 import type { Command } from 'commander';
-import { invalidArgument } from '../../errors.js';
-import { nativeEngine } from '../../hash/native.js';
 import { connect } from '../../remote/connect.js';
 import { parsePlatform } from '../../remote/platform.js';
 import { JsonReporter, QuietReporter, TableReporter, type PullReporter } from '../../remote/progress.js';
 import { pull } from '../../remote/pull.js';
 import { parseReference } from '../../remote/reference.js';
 import { interruptible, withStore } from '../context.js';
+import { hashStoreOptions } from '../hash-option.js';
 import type { PullOpts as Opts } from './pull.js';
 
 export async function runPull(name: string, opts: Opts, cmd: Command): Promise<void> {
-    if (opts.hash !== 'wasm' && opts.hash !== 'native') {
-      throw invalidArgument('ERR_INVALID_ARGUMENT', `--hash must be wasm or native, got ${JSON.stringify(opts.hash)}`, { actual: opts.hash });
-    }
+    const storeOptions = hashStoreOptions(opts.hash);
     const reference = parseReference(name);
     const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
     const client = connect(reference, opts);
@@ -38,5 +35,5 @@ export async function runPull(name: string, opts: Opts, cmd: Command): Promise<v
       } finally {
         reporter.stop();
       }
-    }, opts.hash === 'native' ? { engine: nativeEngine } : undefined);
+    }, storeOptions);
 }

@@ -26,10 +26,7 @@ export function register(program: Command): void {
     .command('verify')
     .summary('re-hash blobs and report corrupt, truncated or misnamed ones')
     .description(
-      'Re-hashes every blob (or the DIGESTs given) in worker threads and reports blobs whose content\n' +
-        'does not match their name (corrupt, truncated), files under blobs/ that are not named by a\n' +
-        'valid digest (misnamed) and unreadable blobs. Exits 9 (DataLoss) if any, 3 if a named\n' +
-        'digest is absent. --delete-corrupt removes corrupt and truncated blobs (still exits 9).',
+      'Re-hashes every blob (or the DIGESTs given) in worker threads and reports blobs whose content does not match their name (corrupt, truncated), files under blobs/ that are not named by a valid digest (misnamed) and unreadable blobs. Exits 9 (DataLoss) if any, 3 if a named digest is absent. --delete-corrupt removes corrupt and truncated blobs (still exits 9).',
     )
     .argument('[digest...]', 'digests to verify (default: all; - reads them from stdin)')
     .option('--json', 'print the report as JSON')
