@@ -9,6 +9,10 @@ export const diag = {
   ingestCheckpoint: channel('containerkit:ingest:checkpoint'),
   ingestCommit: channel('containerkit:ingest:commit'),
   ingestResume: channel('containerkit:ingest:resume'),
+  /** An ingest moved to new files because its last writer may still be alive. */
+  ingestFence: channel('containerkit:ingest:fence'),
+  /** A resumed ingest's data did not match its checkpoint: the ingest was reset. */
+  ingestCorrupt: channel('containerkit:ingest:corrupt'),
   lockContend: channel('containerkit:lock:contend'),
   lockTakeover: channel('containerkit:lock:takeover'),
   lockCompromised: channel('containerkit:lock:compromised'),

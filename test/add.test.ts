@@ -212,14 +212,14 @@ describe('dist add', () => {
     expect(missing.stdout).toBe(`${digestOf('g')}  ${join(tmp.dir, 'g')}\n`);
   });
 
-  it('a broken store layout fails each file with the worker\'s error, naming the file', async () => {
+  it('a broken store layout is refused before any file is read, naming the path', async () => {
     const tmp = await makeTempDir();
     await layout(tmp.dir, { f: 'data' });
     const root = join(tmp.dir, 'store');
     await layout(root, { ingest: 'not a directory' });
     const r = await runCli(['add', join(tmp.dir, 'f')], { root });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`dist: add ${join(tmp.dir, 'f')}`);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toBe(`dist: refusing to use ${join(root, 'ingest')}: it is not a directory (see README: Trust model)\n`);
     expect(await blobNames(root)).toEqual([]);
   });
 

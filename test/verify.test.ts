@@ -60,7 +60,8 @@ describe('dist verify', () => {
 
     const del = await runCli(['verify', '--delete-corrupt'], { root });
     expect(del.code).toBe(9);
-    expect(del.stdout).toBe(`corrupt  ${bad}  (deleted)\n`);
+    // Moved out of the store, kept for inspection under quarantine/.
+    expect(del.stdout).toMatch(new RegExp(`^corrupt  ${bad}  \\(moved to ${join(root, 'quarantine')}/sha256-${bad.slice(7)}-\\d+-[0-9a-f]{8}\\)\\n$`));
     expect((await readdir(join(root, 'blobs', 'sha256'))).map((h) => `sha256:${h}`)).not.toContain(bad);
 
     const after = await runCli(['verify'], { root });

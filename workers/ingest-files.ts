@@ -15,7 +15,7 @@ export default replying(async (task: IngestFilesTask): Promise<IngestFileOutcome
   const out: IngestFileOutcome[] = [];
   for (const path of task.paths) {
     try {
-      out.push({ path, ...(await ingestFileSync(task.root, path, alg, task.mode, dirty)) });
+      out.push({ path, ...(await ingestFileSync(task.root, path, alg, task.mode, dirty, task)) });
     } catch (err) {
       out.push({ path, error: toWire(wrapSystemError(err, `add ${path}`, { path })) });
     }

@@ -12,11 +12,12 @@
  * blob directory in `dirty` before reporting any file of the batch (one fsync per batch).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { formatDigest, type Algorithm } from '../digest.js';
 import type { HashMode } from '../hash/pool.js';
+import { failedPrecondition } from '../errors.js';
 import { blobPath, ingestRoot } from '../local/paths.js';
 import { chunkBuffer, fileHasher, openRegular, readFull } from './file-hash.js';
 
@@ -38,7 +39,20 @@ export interface CommittedFile {
   existed: boolean;
 }
 
-export async function ingestFileSync(root: string, path: string, alg: Algorithm, mode: HashMode, dirty: Set<string>): Promise<CommittedFile> {
+/** How new blob directories are made: the store's mode, set explicitly in a group store. */
+export interface DirPolicy {
+  dirMode?: number;
+  group?: boolean;
+}
+
+export async function ingestFileSync(
+  root: string,
+  path: string,
+  alg: Algorithm,
+  mode: HashMode,
+  dirty: Set<string>,
+  dirs: DirPolicy = {},
+): Promise<CommittedFile> {
   const h = await fileHasher(alg, mode);
   const buf = chunkBuffer();
   const src = openRegular(path);
@@ -53,11 +67,11 @@ export async function ingestFileSync(root: string, path: string, alg: Algorithm,
       // Whole file in memory: know the digest before writing anything.
       digest = formatDigest(alg, h.hex());
       const target = blobPath(root, digest);
-      if (existsSync(target)) return { digest, size, existed: true };
-      ({ tmp, out } = openTemp(root));
+      if (lstatSync(target, { throwIfNoEntry: false })?.isFile()) return { digest, size, existed: true };
+      ({ tmp, out } = openTemp(root, dirs));
       writeAll(out, buf, n);
     } else {
-      ({ tmp, out } = openTemp(root));
+      ({ tmp, out } = openTemp(root, dirs));
       writeAll(out, buf, n);
       while ((n = readFull(src.fd, buf)) > 0) {
         h.update(buf.subarray(0, n));
@@ -72,7 +86,10 @@ export async function ingestFileSync(root: string, path: string, alg: Algorithm,
     const target = blobPath(root, digest);
     let existed = false;
     try {
-      inDir(dirname(target), () => linkSync(tmp!, target));
+      inDir(dirname(target), dirs, () => {
+        realDir(dirname(target));
+        linkSync(tmp!, target);
+      });
       dirty.add(dirname(target));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -92,23 +109,33 @@ export async function ingestFileSync(root: string, path: string, alg: Algorithm,
   }
 }
 
-function openTemp(root: string): { tmp: string; out: number } {
+function openTemp(root: string, dirs: DirPolicy): { tmp: string; out: number } {
   const dir = ingestRoot(root);
   const tmp = join(dir, tempName());
-  // Created read-only: the open fd may still write, and no chmod is needed before link().
-  return { tmp, out: inDir(dir, () => openSync(tmp, TEMP_FLAGS, 0o444)) };
+  // O_EXCL never follows a symlink at the name. Created read-only (the open fd may still
+  // write, and no chmod is needed before link()), and set to 0444 explicitly: blobs are
+  // 0444 whatever the umask, as committed ingests are.
+  const out = inDir(dir, dirs, () => openSync(tmp, TEMP_FLAGS, 0o444));
+  fchmodSync(out, 0o444);
+  return { tmp, out };
+}
+
+/** Refuses to link into anything but a real directory (a symlink there is not followed). */
+function realDir(dir: string): void {
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw failedPrecondition('ERR_UNTRUSTED_STORE', `refusing to use ${dir}: it is not a directory`, { path: dir });
 }
 
 /**
  * Runs `fn` on a name in `dir`; if `dir` does not exist (a new store, the first blob of an
  * algorithm, or removed meanwhile), creates it and runs `fn` once more.
  */
-function inDir<T>(dir: string, fn: () => T): T {
+function inDir<T>(dir: string, dirs: DirPolicy, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(dir, { recursive: true });
+    if (mkdirSync(dir, { recursive: true, mode: dirs.dirMode ?? 0o777 }) && dirs.group && dirs.dirMode) chmodSync(dir, dirs.dirMode);
     return fn();
   }
 }

@@ -5,7 +5,7 @@
  * grow with file size.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Algorithm } from '../digest.js';
 import { invalidArgument } from '../errors.js';
 import type { HashMode } from '../hash/pool.js';
@@ -54,24 +54,41 @@ export function readFull(fd: number, buf: Buffer, length = buf.length): number {
   return n;
 }
 
-/** Opens `path` for reading, refusing anything but a regular file. Returns fd and size. */
-export function openRegular(path: string): { fd: number; size: number } {
-  const fd = openSync(path, 'r');
+/** Opens `path` for reading, refusing anything but a regular file. Returns fd, size and identity. */
+export function openRegular(path: string, flags: number = constants.O_RDONLY): { fd: number; size: number; id: HashedFileId } {
+  const fd = openSync(path, flags);
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw invalidArgument('ERR_NOT_A_FILE', `${path} is not a regular file`, { path });
-    return { fd, size: st.size };
+    return { fd, size: st.size, id: { dev: st.dev, ino: st.ino, birth: st.birthtimeMs, ctimeMs: st.ctimeMs, size: st.size } };
   } catch (err) {
     closeSync(fd);
     throw err;
   }
 }
 
-/** Hashes a whole file; `size` is the bytes actually read (may differ from fstat if it changes). */
-export async function hashFileSync(path: string, alg: Algorithm, mode: HashMode): Promise<{ hex: string; size: number; statSize: number }> {
+/** Identity of the file a hash was computed from: what a later action must still find. */
+export interface HashedFileId {
+  dev: number;
+  ino: number;
+  birth: number;
+  ctimeMs: number;
+  size: number;
+}
+
+/**
+ * Hashes a whole file; `size` is the bytes actually read (may differ from fstat if it
+ * changes); `id` is the file's identity as opened (fstat of the descriptor hashed).
+ */
+export async function hashFileSync(
+  path: string,
+  alg: Algorithm,
+  mode: HashMode,
+  flags?: number,
+): Promise<{ hex: string; size: number; statSize: number; id: HashedFileId }> {
   const h = await fileHasher(alg, mode);
   const buf = chunkBuffer();
-  const { fd, size: statSize } = openRegular(path);
+  const { fd, size: statSize, id } = openRegular(path, flags);
   try {
     let size = 0;
     for (;;) {
@@ -80,7 +97,7 @@ export async function hashFileSync(path: string, alg: Algorithm, mode: HashMode)
       h.update(buf.subarray(0, n));
       size += n;
     }
-    return { hex: h.hex(), size, statSize };
+    return { hex: h.hex(), size, statSize, id };
   } finally {
     closeSync(fd);
   }

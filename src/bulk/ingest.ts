@@ -53,6 +53,7 @@ export async function* ingestFiles(
   options: IngestFilesOptions = {},
 ): AsyncGenerator<IngestedFile> {
   const alg = parseAlgorithm(options.algorithm ?? 'sha256');
+  const trust = (store as { trust?: { dirMode: number; group: boolean } }).trust;
   const mode = fileHashMode(alg, options.hash);
   const pool = options.pool ?? defaultPool();
   const concurrency = Math.max(1, options.concurrency ?? 2 * pool.threads);
@@ -87,7 +88,7 @@ export async function* ingestFiles(
           continue;
         }
         const id = nextId++;
-        const task: IngestFilesTask = { root: store.root, alg, mode, paths: b.map((f) => f.path) };
+        const task: IngestFilesTask = { root: store.root, alg, mode, paths: b.map((f) => f.path), dirMode: trust?.dirMode, group: trust?.group };
         inflight.set(id, pool.run<IngestFileOutcome[]>('ingest-files', () => task).then((outcomes) => ({ id, outcomes })));
       }
       if (inflight.size === 0) break;

@@ -2,10 +2,14 @@
 import type { Algorithm } from '../digest.js';
 import type { WireError } from '../errors.js';
 import type { HashMode } from '../hash/pool.js';
+import type { HashedFileId } from './file-hash.js';
 
 /** Ingest a batch of whole files into the store at `root`; one blob-dir fsync per batch. */
 export interface IngestFilesTask {
   root: string;
+  /** Mode for a blob directory the worker creates (the store's TrustPolicy.dirMode), and whether to set it explicitly (group store). */
+  dirMode?: number;
+  group?: boolean;
   alg: Algorithm;
   mode: HashMode;
   paths: string[];
@@ -30,5 +34,7 @@ export interface VerifyBlobOutcome {
   size: number;
   /** Size fstat reported before reading. */
   statSize: number;
+  /** Identity of the file hashed (fstat of the descriptor read). */
+  id?: HashedFileId;
   error?: WireError;
 }

@@ -11,10 +11,11 @@
  *   directory, wrong length, upper-case or non-hex name), or a non-file where a blob belongs.
  * - `unreadable`: the blob could not be read (EACCES, EIO…).
  * - `missing`: a digest the caller named is not in the store.
- * `deleteCorrupt` removes corrupt and truncated blobs (never misnamed files: they may not be
- * ours to delete).
+ * `deleteCorrupt` moves corrupt and truncated blobs to `<root>/quarantine/`, only if the file
+ * at the blob's name is still the one hashed (./quarantine.ts): a blob repaired while verify
+ * ran is left alone. Misnamed files are never touched (they may not be ours).
  */
-import { lstat, readdir, unlink } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../content/types.js';
 import { ALGORITHMS, isAlgorithm, isDigest, parseDigest } from '../digest.js';
@@ -25,6 +26,9 @@ import { blobPath, blobsDir } from '../local/paths.js';
 import { DEFAULT_BATCH } from './enumerate.js';
 import type { VerifyBlobOutcome, VerifyBlobsTask } from './tasks.js';
 import { stepTimer, type StepTiming } from '../steps.js';
+import { loadTrust, type TrustPolicy } from '../local/trust.js';
+import type { HashedFileId } from './file-hash.js';
+import { quarantineIfSame } from './quarantine.js';
 
 export type BlobProblem = 'corrupt' | 'truncated' | 'misnamed' | 'unreadable' | 'missing';
 
@@ -37,8 +41,13 @@ export interface VerifyIssue {
   actual?: string;
   size?: number;
   message: string;
-  /** Set when deleteCorrupt removed the blob. */
+  /** Set when deleteCorrupt removed the blob from the store (moved to `quarantined`). */
   deleted?: boolean;
+  quarantined?: string;
+  /** deleteCorrupt left the blob in place: it changed (was repaired) after it was hashed, or is gone. */
+  kept?: 'changed' | 'missing';
+  /** Identity of the file hashed. */
+  hashed?: HashedFileId;
 }
 
 export interface VerifyProgress {
@@ -75,7 +84,7 @@ interface Candidate {
   size: number;
 }
 
-export async function verifyStore(store: Pick<Store, 'root'> & Partial<Pick<Store, 'delete'>>, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyStore(store: Pick<Store, 'root'> & { trust?: TrustPolicy }, options: VerifyOptions = {}): Promise<VerifyReport> {
   const pool = options.pool ?? defaultPool();
   const report: VerifyReport = { checked: 0, ok: 0, bytes: 0, issues: [], steps: [] };
   const step = stepTimer(report.steps);
@@ -84,7 +93,7 @@ export async function verifyStore(store: Pick<Store, 'root'> & Partial<Pick<Stor
     options.digests ? listNamed(store.root, options.digests, report.issues) : listAll(store.root, report.issues),
   );
   await step('rehash', () => rehash(pool, candidates, options, report));
-  if (options.deleteCorrupt) await step('delete', () => deleteCorrupt(store, report.issues));
+  if (options.deleteCorrupt) await step('quarantine', () => deleteCorrupt(store.trust ?? loadTrust(store.root, false), report.issues));
   return report;
 }
 
@@ -206,24 +215,19 @@ function classify(o: VerifyBlobOutcome, report: VerifyReport): void {
     actual: o.actual,
     size: o.size,
     message: `${o.digest} is ${truncated ? 'truncated' : 'corrupt'}: content hashes to ${o.actual} (${o.size} bytes)`,
+    hashed: o.id,
   });
 }
 
-async function deleteCorrupt(store: Partial<Pick<Store, 'delete'>>, issues: VerifyIssue[]): Promise<void> {
+async function deleteCorrupt(trust: TrustPolicy, issues: VerifyIssue[]): Promise<void> {
   for (const issue of issues) {
-    if ((issue.problem !== 'corrupt' && issue.problem !== 'truncated') || !issue.digest) continue;
-    try {
-      if (store.delete) await store.delete(issue.digest);
-      else await unlink(issue.path);
+    if ((issue.problem !== 'corrupt' && issue.problem !== 'truncated') || !issue.digest || !issue.hashed) continue;
+    const r = await quarantineIfSame(trust, issue.path, issue.digest, issue.hashed);
+    if (r.moved) {
       issue.deleted = true;
-    } catch {
-      // Fall back to removing the file itself (the store may refuse, e.g. NotFound races).
-      try {
-        await unlink(issue.path);
-        issue.deleted = true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') issue.deleted = true;
-      }
+      issue.quarantined = r.path;
+    } else {
+      issue.kept = r.reason;
     }
   }
 }

@@ -24,13 +24,19 @@ export interface Owner {
   host: string;
   bootId?: string;
   startTicks?: number;
+  /** Pid namespace (`pid:[…]`): pids of another namespace cannot be judged. */
+  pidNs?: string;
 }
 
 /**
- * `active`: the ref lock is held by a live owner; `idle`: no holder, resumable;
- * `stale`: the lock exists but its holder is dead (or its heartbeat stopped).
+ * `active`: the ref lock is held by a live owner with a fresh heartbeat; `stalled`: held by
+ * a live process on this host whose heartbeat stopped (stopped by SIGSTOP, a debugger, a
+ * suspend): it keeps the ref until it dies or an operator forces a takeover
+ * (`abort --force`); `idle`: no holder, resumable; `stale`: the lock exists but its holder
+ * is dead, or is on another host (or of unknown identity) and its heartbeat stopped — the
+ * next writer takes it over.
  */
-export type IngestState = 'active' | 'idle' | 'stale';
+export type IngestState = 'active' | 'stalled' | 'idle' | 'stale';
 
 export interface Status {
   ref: string;
@@ -45,6 +51,15 @@ export interface Status {
   state?: IngestState;
   /** Age of the ref lock in ms, when one exists. */
   lockAgeMs?: number;
+  /** ms since the lock's last heartbeat, when one exists (large for a `stalled` holder). */
+  heartbeatAgeMs?: number;
+  /** The ingest's directory key (sha256 of the ref), when listed from a local store. */
+  key?: string;
+  /**
+   * The status record is unreadable (torn by a crash): `ref` is then empty in listings
+   * (the key still names it); resume (by ref) and prune work as usual.
+   */
+  damaged?: boolean;
 }
 
 export interface WalkFilter {

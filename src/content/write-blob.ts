@@ -138,7 +138,53 @@ async function appendAll(w: Writer, source: AsyncIterable<Uint8Array>, skip: num
   return written;
 }
 
+/** Sources that can deliver their content again from byte 0. */
+function canRestart(source: BlobSource): boolean {
+  return typeof source === 'function' || isRanged(source) || isSeekable(source);
+}
+
+/** Copies `source` from `offset` (the writer's current offset) to the end; returns bytes written. */
+async function copy(w: Writer, source: BlobSource, offset: number, options: WriteBlobOptions): Promise<number> {
+  const { size, signal } = options;
+  if (typeof source === 'function') {
+    if (offset > 0) await w.truncate(0);
+    return appendAll(w, source() as AsyncIterable<Uint8Array>, 0, signal, options.chunkSize);
+  }
+  if (isRanged(source)) {
+    let written = 0;
+    const end = size ?? source.size ?? Infinity;
+    const step = options.chunkSize ?? 1 << 20;
+    for (let pos = offset; pos < end; ) {
+      signal?.throwIfAborted();
+      const chunk = await source.read(pos, Math.min(step, end - pos));
+      if (chunk.byteLength === 0) break;
+      await w.write(chunk);
+      pos += chunk.byteLength;
+      written += chunk.byteLength;
+    }
+    return written;
+  }
+  if (isSeekable(source)) {
+    await source.seek(offset);
+    return appendAll(w, source, 0, signal, options.chunkSize);
+  }
+  return appendAll(w, source as AsyncIterable<Uint8Array>, offset, signal, options.chunkSize);
+}
+
 export async function writeBlob(store: Store, ref: string, source: BlobSource, options: WriteBlobOptions = {}): Promise<WriteBlobResult> {
+  // A resumed prefix found corrupt is discarded by the writer (DataLoss ERR_RESUME_CORRUPT,
+  // the ingest back at offset 0): a source that can start over does so, once; a plain
+  // stream cannot deliver the bytes it already gave, and the error reaches the caller.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await writeOnce(store, ref, source, options);
+    } catch (err) {
+      if (attempt > 0 || !(isKind(err, 'DataLoss') && err.code === 'ERR_RESUME_CORRUPT' && canRestart(source))) throw err;
+    }
+  }
+}
+
+async function writeOnce(store: Store, ref: string, source: BlobSource, options: WriteBlobOptions): Promise<WriteBlobResult> {
   const { size, expected, signal } = options;
   let w: Writer;
   try {
@@ -154,26 +200,7 @@ export async function writeBlob(store: Store, ref: string, source: BlobSource, o
       await w.truncate(0);
       offset = 0;
     }
-    if (typeof source === 'function') {
-      if (offset > 0) await w.truncate(0);
-      written = await appendAll(w, source() as AsyncIterable<Uint8Array>, 0, signal, options.chunkSize);
-    } else if (isRanged(source)) {
-      const end = size ?? source.size ?? Infinity;
-      const step = options.chunkSize ?? 1 << 20;
-      for (let pos = offset; pos < end; ) {
-        signal?.throwIfAborted();
-        const chunk = await source.read(pos, Math.min(step, end - pos));
-        if (chunk.byteLength === 0) break;
-        await w.write(chunk);
-        pos += chunk.byteLength;
-        written += chunk.byteLength;
-      }
-    } else if (isSeekable(source)) {
-      await source.seek(offset);
-      written = await appendAll(w, source, 0, signal, options.chunkSize);
-    } else {
-      written = await appendAll(w, source as AsyncIterable<Uint8Array>, offset, signal, options.chunkSize);
-    }
+    written = await copy(w, source, offset, options);
     // An interrupted source may simply end early: never commit what it cut short.
     signal?.throwIfAborted();
     const digest = await w.commit({ size, expected });

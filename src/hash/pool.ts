@@ -29,7 +29,7 @@ import { canceled, ContentError, fromWire, invalidArgument, isWireError, wrapSys
 import type { HashState } from './types.js';
 
 /** Worker entry points, compiled to `<package root>/dist/workers/<name>.js`. */
-export type WorkerName = 'hash-update' | 'hash-file' | 'ingest-files' | 'verify-blobs';
+export type WorkerName = 'hash-update' | 'hash-file' | 'hash-range' | 'ingest-files' | 'verify-blobs';
 
 /** How a worker hashes whole local files: OpenSSL (node:crypto) or hash-wasm. */
 export type HashMode = 'wasm' | 'native';
@@ -69,6 +69,18 @@ export interface HashFileResult {
   digest: string;
   size: number;
 }
+
+/** Hash bytes [from, to) of an open descriptor; `cancel` is an Int32Array's shared buffer. */
+export interface HashRangeTask {
+  fd: number;
+  alg: Algorithm;
+  mode: HashMode;
+  from: number;
+  to: number;
+  cancel: SharedArrayBuffer;
+}
+
+export type HashRangeResult = { digest: string; bytes: number; canceled?: undefined } | { canceled: true; bytes: number; digest?: undefined };
 
 /** Threads from an explicit option, else $DIST_JOBS, else the machine's parallelism. */
 export function resolveThreads(threads?: number, env: NodeJS.ProcessEnv = process.env): number {

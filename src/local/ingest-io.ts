@@ -3,9 +3,10 @@
  * the checkpoint fingerprint, and hashing a range with read-ahead.
  */
 import { constants } from 'node:fs';
-import { chmod, open, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, rename, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { HashEngine, HashState } from '../hash/types.js';
+import { idOf, openRegularFile, privateName, removeIfSame, type FileId } from './safe-fs.js';
 import { TAIL } from './status-file.js';
 
 /** Hash tasks in flight per writer: enough to overlap disk and hashing, bounded memory. */
@@ -27,33 +28,51 @@ export async function tailCrc(fh: FileHandle, offset: number): Promise<number> {
   return crc32(buf);
 }
 
+/** Moves whatever is at `path` out of the way, to a debris name that prune removes later. */
+export async function moveAside(path: string, debrisDir: string): Promise<void> {
+  await rename(path, privateName(debrisDir, 'debris')).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
 /**
- * Opens the ingest's data for writing, making a leftover file safe first. A crash after
- * link() and before cleanup leaves `data` as a second name of a committed blob (link count
- * > 1): writing into it would corrupt the blob, so that name is dropped and the ingest
- * starts afresh (the blob is complete; a caller expecting it got AlreadyExists before the
- * lock). A crash between chmod(0444) and link() leaves a read-only file that is still ours
- * to resume (root opens it anyway; others get EACCES, and we restore the write bit).
+ * Opens the ingest's data for writing, making a leftover file safe first:
+ * - never through a symlink, and only a regular file (anything else is moved aside);
+ * - a crash after link() and before cleanup leaves `data` as a second name of a committed
+ *   blob (link count > 1): writing into it would corrupt the blob, so that name is dropped
+ *   (by identity) and the ingest starts afresh;
+ * - a crash between chmod(0444) and link() leaves a read-only file that is still ours to
+ *   resume (root opens it anyway; others get EACCES, and we restore the write bit).
  */
-export async function openData(path: string): Promise<{ fh: FileHandle; size: number }> {
+export async function openData(path: string, mode: number, debrisDir: string): Promise<{ fh: FileHandle; size: number; id: FileId }> {
   for (let attempt = 0; ; attempt++) {
-    let fh: FileHandle;
+    let opened;
     try {
-      fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      opened = await openRegularFile(path, constants.O_RDWR | constants.O_CREAT, mode);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (attempt > 0 || (code !== 'EACCES' && code !== 'EISDIR')) throw err;
-      if (code === 'EISDIR') await rm(path, { recursive: true, force: true });
-      else await chmod(path, 0o644);
-      continue;
+      if (attempt > 2) throw err;
+      if (code === 'EACCES') {
+        const st = await lstat(path).catch(() => undefined);
+        if (st?.isFile() && !(st.mode & 0o200)) {
+          await chmod(path, mode);
+          continue;
+        }
+        throw err;
+      }
+      if (code === 'ENOTREGULAR' || code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO' || code === 'EMLINK') {
+        await moveAside(path, debrisDir);
+        continue;
+      }
+      throw err;
     }
-    const st = await fh.stat();
-    if (st.nlink <= 1 || attempt > 0) {
-      if ((st.mode & 0o200) === 0) await fh.chmod(0o644);
-      return { fh, size: st.size };
+    const { fh, st } = opened;
+    if (st.nlink <= 1 || attempt > 2) {
+      if ((st.mode & 0o200) === 0) await fh.chmod(mode);
+      return { fh, size: st.size, id: idOf(st) };
     }
     await fh.close();
-    await rm(path, { force: true });
+    await removeIfSame(path, idOf(st), debrisDir);
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * Reading ingests from any process: the status record (ref, total, times, owner), the live
  * offset (the size of `data`, cheap to stat while another process appends) and the lock
- * state. Half-created dirs, torn records and stray files are skipped, never fatal.
+ * state. Half-created dirs and stray files are skipped, never fatal; an ingest whose status
+ * record is unreadable (torn by a crash) is still listed — by key, flagged `damaged` — since
+ * resume and prune still work on it.
  */
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import type { Status, StatusFilter } from '../content/types.js';
 import { wrapSystemError } from '../errors.js';
@@ -13,26 +15,37 @@ import { readStatus } from './status-file.js';
 
 /**
  * `locked` is what the caller already knows from listing ingest/ (false: no lock file was
- * there, so skip inspecting it); undefined means look.
+ * there, so skip inspecting it); undefined means look. `ref`, when the caller knows it,
+ * names an ingest whose record is unreadable.
  */
-export async function readIngest(paths: IngestPaths, lockOpts: LockOptions, locked?: boolean): Promise<Status | undefined> {
+export async function readIngest(paths: IngestPaths, lockOpts: LockOptions, locked?: boolean, ref?: string): Promise<Status | undefined> {
   // Status and data size are read synchronously (see readStatus: microseconds each).
   const record = readStatus(paths.status);
-  if (!record) return undefined;
-  const data = statSync(paths.data, { throwIfNoEntry: false });
+  const dataSt = lstatSync(paths.data, { throwIfNoEntry: false });
+  const data = dataSt?.isFile() ? dataSt : undefined;
+  if (!record) {
+    const dir = lstatSync(paths.dir, { throwIfNoEntry: false });
+    if (!dir?.isDirectory() || !data) return undefined;
+  }
   const lock = locked === false ? undefined : await inspectLock(paths, lockOpts).catch(() => undefined);
   const state = ingestState(lock);
+  const at = data ? Math.floor(data.mtimeMs) : 0;
   return {
-    ref: record.ref,
+    ref: record?.ref ?? ref ?? '',
+    key: paths.key,
+    ...(record ? {} : { damaged: true }),
     offset: data?.size ?? 0,
-    total: record.total,
-    expected: record.expected,
-    startedAt: new Date(record.startedAt),
+    total: record?.total,
+    expected: record?.expected,
+    startedAt: new Date(record?.startedAt ?? Math.floor(data?.birthtimeMs || at)),
     // Writes touch only data, not the record: its mtime is the time of the last write.
-    updatedAt: new Date(Math.max(record.updatedAt, data ? Math.floor(data.mtimeMs) : 0)),
-    owner: lock?.exists ? (lock.owner ?? record.owner) : record.owner,
+    updatedAt: new Date(Math.max(record?.updatedAt ?? 0, at)),
+    // A lock's owner is only what its own record says (unknown if unreadable); an ingest
+    // nobody holds names its last writer.
+    owner: lock?.exists ? lock.owner : record?.owner,
     state,
     lockAgeMs: lock?.exists ? lock.ageMs : undefined,
+    heartbeatAgeMs: lock?.exists ? lock.heartbeatAgeMs : undefined,
   };
 }
 
@@ -70,7 +83,7 @@ export async function listIngests(root: string, lockOpts: LockOptions, filter: S
     const batch = await Promise.all(keys.slice(i, i + width).map(([k, locked]) => readIngest(ingestPathsForKey(root, k), lockOpts, locked)));
     for (const s of batch) {
       if (!s) continue;
-      if (filter.prefix && !s.ref.startsWith(filter.prefix)) continue;
+      if (filter.prefix && (s.damaged || !s.ref.startsWith(filter.prefix))) continue;
       if (filter.state && s.state !== filter.state) continue;
       out.push(s);
     }

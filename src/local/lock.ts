@@ -2,113 +2,53 @@
  * Ref locks across processes, without a daemon.
  *
  * A lock is the directory `ingest/<key>.lock`, created by proper-lockfile (mkdir is atomic)
- * and kept fresh by its heartbeat (mtime updates). Its holder's identity sits beside it in
- * `<key>.owner`, bound to the lock directory's inode so a record left by an earlier holder
- * is never mistaken for the current one.
+ * and kept fresh by its heartbeat (mtime updates); its holder's identity sits beside it
+ * (./lock-owner.ts, which also says when a lock is stale). proper-lockfile's own stale
+ * removal is racy and is switched off; takeover happens here, under the takeover guard
+ * (./lock-guard.ts), after judging the lock stale again while holding the guard: a fresh or
+ * live holder's lock is never removed, and with N contenders exactly one creates the
+ * replacement (mkdir decides).
  *
- * proper-lockfile's own stale removal is racy (two contenders can each remove the lock the
- * other just created), so it is switched off (`stale` = never) and staleness is decided
- * here: a lock is stale when its recorded owner is provably dead (same host, pid gone or
- * reused — recovered at once) or when its heartbeat is older than `staleMs`. Removing a
- * stale lock happens only under a second mkdir lock, the takeover guard, after judging the
- * lock stale again while holding it: a fresh lock is never removed, and with N contenders
- * exactly one creates the replacement (mkdir decides).
+ * Every removal of a lock is by identity: proper-lockfile is given a file-system port whose
+ * rmdir (release, and its exit hook) removes the lock directory only while it is still the
+ * one this process created, and whose heartbeat stat reports a replaced lock as lost. A
+ * process that lost its lock therefore never removes its successor's.
  *
- * A compromised lock (someone took it over because our heartbeat stalled) never throws: it
- * is recorded and the writer fails its next call with LockCompromised.
+ * Losing a lock never throws asynchronously: it is recorded, and the writer fails its next
+ * call with LockCompromised. Integrity never rests on the lock alone: a writer that finds the
+ * previous holder of an ingest possibly alive moves the ingest to new files (./fence.ts), and
+ * a commit publishes only the file it wrote itself (./publish.ts).
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
+import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
-// The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
-import { pack, unpack } from 'msgpackr/pack';
-import type { IngestState, Owner } from '../content/types.js';
 import { canceled, lockCompromised, unavailable, wrapSystemError, type ContentError } from '../errors.js';
-import { currentOwner, ownerLiveness, type Liveness } from './owner.js';
-import type { IngestPaths } from './paths.js';
 import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
+import { releaseGuard, takeGuard } from './lock-guard.js';
+import { DEFAULT_LOCK_OPTIONS, inspectLock, ownerIsOurs, writeOwner, type LockInspection, type LockOptions } from './lock-owner.js';
+import { currentOwner } from './owner.js';
+import type { IngestPaths } from './paths.js';
+import { idOf, removeIfSame, sameFile, type FileId } from './safe-fs.js';
 
-export interface LockOptions {
-  /** A lock whose heartbeat is older than this is stale (default 10 s). */
-  staleMs: number;
-  /** Heartbeat period (default staleMs / 4, at least 1 s — proper-lockfile's floor). */
-  updateMs: number;
-}
+export { DEFAULT_LOCK_OPTIONS, ingestState, inspectLock, type LockInspection, type LockOptions } from './lock-owner.js';
 
-export const DEFAULT_LOCK_OPTIONS: Readonly<LockOptions> = Object.freeze({ staleMs: 10_000, updateMs: 2_500 });
-
-/** A guard older than this was left by a crashed taker (it is held for milliseconds). */
-const GUARD_STALE_MS = 5_000;
 /** Effectively "never": disables proper-lockfile's racy stale removal. */
 const NEVER_STALE = 2 ** 31 - 1;
 
-/**
- * The holder's identity, bound to one lock directory by inode and birth time: inode
- * numbers are reused at once after a lock is removed, and a record left behind by an
- * exited holder (proper-lockfile's exit hook removes the lock, not our record) must never
- * be read as the identity of the next lock.
- */
-interface OwnerRecord extends Owner {
-  lockIno: number;
-  lockBirth: number;
-  acquiredAt: number;
-}
-
-const sameLock = (r: OwnerRecord, st: { ino: number; birthtimeMs: number }) => r.lockIno === st.ino && r.lockBirth === st.birthtimeMs;
-
-export interface LockInspection {
-  exists: boolean;
-  owner?: Owner;
-  /** ms since the lock was acquired (owner record), else since its directory was created. */
-  ageMs?: number;
-  /** ms since the last heartbeat. */
-  heartbeatAgeMs?: number;
-  liveness: Liveness;
-  stale: boolean;
-}
-
-export async function inspectLock(paths: IngestPaths, opts: LockOptions = DEFAULT_LOCK_OPTIONS): Promise<LockInspection> {
-  let st;
-  try {
-    st = await stat(paths.lock);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, liveness: 'unknown', stale: false };
-    throw err;
-  }
-  const now = Date.now();
-  let rec: OwnerRecord | undefined;
-  try {
-    const r = unpack(await readFile(paths.owner)) as OwnerRecord;
-    if (r && typeof r === 'object' && sameLock(r, st)) rec = r;
-  } catch {
-    // missing or torn: identity unknown, staleness falls back to the heartbeat
-  }
-  const owner: Owner | undefined = rec ? { pid: rec.pid, host: rec.host, bootId: rec.bootId, startTicks: rec.startTicks } : undefined;
-  const liveness = ownerLiveness(owner);
-  const heartbeatAgeMs = now - st.mtimeMs;
-  const born = rec?.acquiredAt ?? (st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs);
-  return {
-    exists: true,
-    owner,
-    ageMs: Math.max(0, now - born),
-    heartbeatAgeMs,
-    liveness,
-    stale: liveness === 'dead' || heartbeatAgeMs > opts.staleMs,
-  };
-}
-
-/**
- * What an ingest is, by its lock: `active` (held by a live owner), `stale` (held by a dead
- * owner or a stopped heartbeat) or `idle` (no lock: resumable, nobody holds it).
- */
-export function ingestState(insp: LockInspection | undefined): IngestState {
-  return !insp?.exists ? 'idle' : insp.stale ? 'stale' : 'active';
+export interface LockRequest {
+  /** Take the lock over even from a live holder: an operator's explicit action. */
+  force?: boolean;
+  /** Mode of the owner record file (the store's file mode). */
+  fileMode?: number;
 }
 
 export class RefLock {
   private releaseFn: (() => Promise<void>) | undefined;
+  /** Identity of the lock directory this process created. */
+  id: FileId | undefined;
+  ownerId: FileId | undefined;
   compromised: ContentError | undefined;
 
   constructor(
@@ -121,21 +61,38 @@ export class RefLock {
     this.releaseFn = release;
   }
 
-  /** Throws LockCompromised if another process took the lock from us. */
+  lose(reason: string): ContentError {
+    this.compromised ??= lockCompromised('ERR_LOCK_COMPROMISED', `lock on ref ${JSON.stringify(this.ref)} was lost: ${reason}`, { ref: this.ref });
+    return this.compromised;
+  }
+
+  /** Throws LockCompromised if the lock is known to be lost. */
   check(): void {
     if (this.compromised) throw this.compromised;
+  }
+
+  /**
+   * Checks on disk, now, that the lock directory is still the one we created (a heartbeat
+   * may not have noticed a takeover yet). Throws LockCompromised otherwise.
+   */
+  async verify(): Promise<void> {
+    this.check();
+    const st = await lstat(this.paths.lock).catch(() => undefined);
+    if (!st || !sameFile(idOf(st), this.id)) throw this.lose(st ? 'another process took it over' : 'it was removed');
   }
 
   get held(): boolean {
     return this.releaseFn !== undefined && !this.compromised;
   }
 
-  /** Idempotent; never throws for a lock already lost. */
+  /** Idempotent; removes only what is still ours; never throws for a lock already lost. */
   async release(): Promise<void> {
     const fn = this.releaseFn;
     this.releaseFn = undefined;
     if (!fn) return;
-    if (!this.compromised) await rm(this.paths.owner, { force: true }).catch(() => {});
+    if (this.ownerId && (await ownerIsOurs(this.paths, this.ownerId))) {
+      await removeIfSame(this.paths.owner, this.ownerId).catch(() => {});
+    }
     try {
       await fn();
     } catch (err) {
@@ -145,52 +102,46 @@ export class RefLock {
   }
 }
 
+/**
+ * proper-lockfile's file-system port for one lock: removal (release and the exit hook) only
+ * while the lock directory is still ours; a heartbeat that finds another directory reports
+ * the lock as lost (ENOENT makes proper-lockfile call onCompromised).
+ */
+function identityFs(lock: RefLock) {
+  const replaced = () => Object.assign(new Error('lock directory replaced'), { code: 'ENOENT' });
+  return {
+    ...fs,
+    stat(path: string, cb: (err: Error | null, st?: fs.Stats) => void) {
+      fs.stat(path, (err, st) => {
+        if (!err && lock.id && !sameFile(idOf(st), lock.id)) return cb(replaced());
+        cb(err, st);
+      });
+    },
+    rmdir(path: string, cb: (err: Error | null) => void) {
+      fs.lstat(path, (err, st) => {
+        if (err) return cb(err);
+        if (!lock.id || !sameFile(idOf(st), lock.id)) return cb(null);
+        fs.rmdir(path, (e) => cb(e && e.code !== 'ENOENT' ? e : null));
+      });
+    },
+    rmdirSync(path: string) {
+      const st = fs.lstatSync(path, { throwIfNoEntry: false });
+      if (st && lock.id && sameFile(idOf(st), lock.id)) fs.rmdirSync(path);
+    },
+  };
+}
+
 function heldError(ref: string, insp: LockInspection): ContentError {
   const holder = insp.owner ? `held by pid ${insp.owner.pid} on ${insp.owner.host}` : 'held by an unknown process';
   const age = insp.ageMs !== undefined ? ` for ${(insp.ageMs / 1000).toFixed(1)}s` : '';
-  return unavailable('ERR_REF_LOCKED', `ref ${JSON.stringify(ref)} is locked: ${holder}${age}`, {
+  const stalled = insp.stalled
+    ? `; its heartbeat stopped ${((insp.heartbeatAgeMs ?? 0) / 1000).toFixed(1)}s ago but the process is alive (stopped?): it keeps the ref until it exits, or \`dist abort --force\` takes it over`
+    : '';
+  return unavailable('ERR_REF_LOCKED', `ref ${JSON.stringify(ref)} is locked: ${holder}${age}${stalled}`, {
     ref,
     holder: insp.owner ? { pid: insp.owner.pid, host: insp.owner.host, ageMs: insp.ageMs } : undefined,
+    stalled: insp.stalled || undefined,
   });
-}
-
-/**
- * Removes a stale lock under the takeover guard. Returns true when the lock is gone
- * (removed by us or released meanwhile), false when someone else is taking it over or it
- * turned out not to be stale.
- */
-async function takeOver(paths: IngestPaths, opts: LockOptions): Promise<boolean> {
-  if (!(await takeGuard(paths))) return false;
-  try {
-    crashpoint('takeover:in-guard');
-    const insp = await inspectLock(paths, opts);
-    if (!insp.exists) return true;
-    if (!insp.stale) return false;
-    diag.lockTakeover.publish({ paths, owner: insp.owner, liveness: insp.liveness });
-    await rm(paths.owner, { force: true });
-    await rmdir(paths.lock).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-    return true;
-  } finally {
-    await rmdir(paths.guard).catch(() => {});
-  }
-}
-
-/** Creates the takeover guard; a guard left by a crashed taker is removed and retried once. */
-async function takeGuard(paths: IngestPaths): Promise<boolean> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await mkdir(paths.guard);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const g = await stat(paths.guard).catch(() => undefined);
-      if (g && Date.now() - g.mtimeMs <= GUARD_STALE_MS) return false;
-      await rmdir(paths.guard).catch(() => {});
-    }
-  }
-  return false;
 }
 
 function takeoverError(ref: string, insp: LockInspection): ContentError {
@@ -201,46 +152,90 @@ function takeoverError(ref: string, insp: LockInspection): ContentError {
   });
 }
 
-/** One attempt: take the lock, or take over a stale one, or throw Unavailable naming the holder. */
-export async function tryLock(ref: string, paths: IngestPaths, opts: LockOptions = DEFAULT_LOCK_OPTIONS): Promise<RefLock> {
-  const lock = new RefLock(ref, paths);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const release = await lockfile.lock(paths.dir, {
-        lockfilePath: paths.lock,
-        realpath: false,
-        stale: NEVER_STALE,
-        update: opts.updateMs,
-        retries: 0,
-        onCompromised: (err) => {
-          lock.compromised = lockCompromised('ERR_LOCK_COMPROMISED', `lock on ref ${JSON.stringify(ref)} was lost: ${err.message}`, { ref });
-          diag.lockCompromised.publish({ ref, error: err });
-        },
+/**
+ * Removes a stale lock (or, forced, any lock) under the takeover guard. Returns true when
+ * the lock is gone (removed by us or released meanwhile), false when another taker is at
+ * work or the lock turned out not to be takeable.
+ */
+async function takeOver(paths: IngestPaths, opts: LockOptions, force: boolean): Promise<boolean> {
+  const guard = await takeGuard(paths, opts);
+  if (!guard) return false;
+  try {
+    crashpoint('takeover:in-guard');
+    const insp = await inspectLock(paths, opts);
+    if (!insp.exists) return true;
+    if (!insp.stale && !force) return false;
+    diag.lockTakeover.publish({ paths, owner: insp.owner, liveness: insp.liveness, forced: force && !insp.stale });
+    // Under the guard no other taker acts, and a live holder only ever removes its own lock:
+    // the directory is still the one judged unless its holder released it meanwhile.
+    const st = await lstat(paths.lock).catch(() => undefined);
+    if (!st) return true;
+    if (!sameFile(idOf(st), insp.id)) return false;
+    if (st.isDirectory()) {
+      await rmdir(paths.lock).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return;
+        // Not empty: something was planted inside; it is not a lock holder's.
+        if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') return void (await removeIfSame(paths.lock, insp.id!));
+        throw err;
       });
-      lock.bind(release);
-      crashpoint('lock:before-owner');
-      const st = await stat(paths.lock);
-      const rec: OwnerRecord = { ...currentOwner(), lockIno: st.ino, lockBirth: st.birthtimeMs, acquiredAt: Date.now() };
-      await writeFile(paths.owner, pack(rec));
+    } else {
+      await removeIfSame(paths.lock, insp.id!);
+    }
+    return true;
+  } finally {
+    await releaseGuard(paths, guard);
+  }
+}
+
+async function acquire(lock: RefLock, paths: IngestPaths, opts: LockOptions, fileMode: number): Promise<void> {
+  const release = await lockfile.lock(paths.dir, {
+    lockfilePath: paths.lock,
+    realpath: false,
+    stale: NEVER_STALE,
+    update: opts.updateMs,
+    retries: 0,
+    fs: identityFs(lock),
+    onCompromised: (err) => {
+      lock.lose(err.message);
+      diag.lockCompromised.publish({ ref: lock.ref, error: err });
+    },
+  });
+  lock.bind(release);
+  const st = await lstat(paths.lock);
+  lock.id = idOf(st);
+  crashpoint('lock:before-owner');
+  lock.ownerId = await writeOwner(paths, lock.id, fileMode);
+}
+
+/** One attempt: take the lock, or take over a stale one, or throw Unavailable naming the holder. */
+export async function tryLock(
+  ref: string,
+  paths: IngestPaths,
+  opts: LockOptions = DEFAULT_LOCK_OPTIONS,
+  req: LockRequest = {},
+): Promise<RefLock> {
+  const force = !!req.force;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const lock = new RefLock(ref, paths);
+    try {
+      await acquire(lock, paths, opts, req.fileMode ?? 0o644);
       return lock;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) {
+      await lock.release().catch(() => {});
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && attempt === 0) {
         // No ingest/ yet (a new store) or it was removed: create it and retry.
-        await lock.release().catch(() => {});
         await mkdir(dirname(paths.lock), { recursive: true });
         continue;
       }
-      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        await lock.release().catch(() => {});
-        throw wrapSystemError(err, `locking ref ${JSON.stringify(ref)}`, { ref });
-      }
+      if (code !== 'ELOCKED') throw wrapSystemError(err, `locking ref ${JSON.stringify(ref)}`, { ref });
     }
     const insp = await inspectLock(paths, opts);
-    if (insp.exists && !insp.stale) {
-      diag.lockContend.publish({ ref, owner: insp.owner });
+    if (insp.exists && !insp.stale && !force) {
+      diag.lockContend.publish({ ref, owner: insp.owner, stalled: insp.stalled, ageMs: insp.ageMs });
       throw heldError(ref, insp);
     }
-    if (insp.exists && !(await takeOver(paths, opts))) {
+    if (insp.exists && !(await takeOver(paths, opts, force))) {
       // Lost the race to take over a stale lock: name it as such, not the dead holder.
       const now = await inspectLock(paths, opts);
       throw now.exists && !now.stale ? heldError(ref, now) : takeoverError(ref, now);
@@ -260,6 +255,7 @@ export async function waitLock(
   opts: LockOptions,
   timeoutMs: number,
   signal?: AbortSignal,
+  req: LockRequest = {},
 ): Promise<RefLock> {
   const deadline = Date.now() + timeoutMs;
   let backoff = 10;
@@ -267,7 +263,7 @@ export async function waitLock(
     if (signal?.aborted) throw canceled('ERR_CANCELED', `waiting for ref ${JSON.stringify(ref)} was canceled`, { ref });
     let lastErr: ContentError;
     try {
-      return await tryLock(ref, paths, opts);
+      return await tryLock(ref, paths, opts, req);
     } catch (err) {
       if ((err as ContentError).kind !== 'Unavailable') throw err;
       lastErr = err as ContentError;
@@ -287,7 +283,7 @@ export async function waitLock(
 /** Resolves on any change to `path` (including its removal), after `ms`, or on abort. */
 function changeOrTimeout(path: string, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    let watcher: FSWatcher | undefined;
+    let watcher: fs.FSWatcher | undefined;
     const done = () => {
       clearTimeout(timer);
       watcher?.close();
@@ -297,13 +293,13 @@ function changeOrTimeout(path: string, ms: number, signal?: AbortSignal): Promis
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
     try {
-      watcher = watch(path, { persistent: false }, done);
+      watcher = fs.watch(path, { persistent: false }, done);
       watcher.on('error', done);
     } catch {
       // the lock vanished before we could watch it: retry now
       return done();
     }
     // Released between our failed attempt and the watch being armed? Then retry now.
-    stat(path).catch(done);
+    lstat(path).catch(done);
   });
 }

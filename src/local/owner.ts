@@ -2,15 +2,27 @@
  * Process identity for lock owners: pid + host + boot id + the process start time in
  * clock ticks (field 22 of /proc/<pid>/stat). The start time tells a live owner from an
  * unrelated process that reused its pid; the boot id tells that every pid recorded before
- * a reboot is dead. Off Linux, only pid liveness (kill 0) is available.
+ * a reboot is dead; the pid namespace tells whether the pid can be judged here at all. Off Linux, only pid liveness (kill 0) is available.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Owner } from '../content/types.js';
 
 function readBootId(): string | undefined {
   try {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pid namespace: two containers on one host may share a hostname and a store while their
+ * pids mean different processes. A pid from another namespace cannot be judged from here.
+ */
+function readPidNs(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
   } catch {
     return undefined;
   }
@@ -34,6 +46,7 @@ const self: Owner = Object.freeze({
   host: hostname(),
   bootId: readBootId(),
   startTicks: processStartTicks(process.pid),
+  pidNs: readPidNs(),
 });
 
 export function currentOwner(): Owner {
@@ -43,12 +56,15 @@ export function currentOwner(): Owner {
 export type Liveness = 'alive' | 'dead' | 'unknown';
 
 /**
- * 'dead' only when provable: same host and (another boot, or the pid is gone, or the pid
- * now belongs to a process that started at another time). Another host → 'unknown'.
+ * 'dead' only when provable: same host and pid namespace, and (another boot, or the pid is
+ * gone, or the pid now belongs to a process that started at another time). 'alive' means a
+ * process that exists — it may be stopped (SIGSTOP, a debugger, a suspended laptop): a
+ * stopped process still holds what it holds. Another host or namespace → 'unknown'.
  */
 export function ownerLiveness(owner: Owner | undefined): Liveness {
   if (!owner || typeof owner.pid !== 'number') return 'unknown';
   if (owner.host !== self.host) return 'unknown';
+  if (owner.pidNs !== undefined && self.pidNs !== undefined && owner.pidNs !== self.pidNs) return 'unknown';
   if (owner.bootId && self.bootId && owner.bootId !== self.bootId) return 'dead';
   if (owner.pid === self.pid) {
     return owner.startTicks === undefined || owner.startTicks === self.startTicks ? 'alive' : 'dead';

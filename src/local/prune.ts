@@ -6,13 +6,18 @@
  * over because its holder is provably dead or its heartbeat stopped). An ingest whose lock
  * is held by a live owner is never touched.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IngestState } from '../content/types.js';
+import { isKind, wrapSystemError, type ContentError } from '../errors.js';
 import { ingestState, inspectLock, tryLock, type LockOptions } from './lock.js';
 import { ingestKeys } from './ingests.js';
-import { ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
+import { INGEST_KEY, ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
+import { guardIsStale } from './lock-guard.js';
+import { removeIngestDir } from './publish.js';
+import { idOf, removeIfSame } from './safe-fs.js';
 import { readStatus } from './status-file.js';
+import type { TrustPolicy } from './trust.js';
 import { stepTimer, type StepTiming } from '../steps.js';
 
 export interface PruneOptions {
@@ -34,11 +39,13 @@ export interface PruneResult {
   removed: PrunedIngest[];
   /** Ingests left alone: held by a live owner, or younger than olderThanMs. */
   kept: number;
+  /** Ingests that could not be removed, and why (e.g. permission denied). */
+  failed: Array<{ key: string; ref?: string; error: ContentError }>;
   steps: StepTiming[];
 }
 
 async function mtimeMs(path: string): Promise<number | undefined> {
-  return stat(path).then(
+  return lstat(path).then(
     (s) => s.mtimeMs,
     () => undefined,
   );
@@ -48,26 +55,39 @@ async function exists(path: string): Promise<boolean> {
   return (await mtimeMs(path)) !== undefined;
 }
 
-/** Removes one ingest under its lock; false when a live owner holds it. */
-async function removeUnderLock(paths: IngestPaths, label: string, lockOpts: LockOptions): Promise<boolean> {
+/**
+ * Removes one ingest under its lock; false when a live owner holds it. The directory removed
+ * is the one found once the lock is ours (by identity); errors other than "held" propagate.
+ */
+async function removeUnderLock(root: string, paths: IngestPaths, label: string, lockOpts: LockOptions, trust?: TrustPolicy): Promise<boolean> {
   let lock;
   try {
-    lock = await tryLock(label, paths, lockOpts);
-  } catch {
-    return false;
+    lock = await tryLock(label, paths, lockOpts, { fileMode: trust?.fileMode });
+  } catch (err) {
+    if (isKind(err, 'Unavailable')) return false;
+    throw err;
   }
   try {
-    await rm(paths.dir, { recursive: true, force: true });
+    const st = await lstat(paths.dir).catch(() => undefined);
+    if (st) await removeIngestDir(paths.dir, idOf(st), ingestRoot(root));
   } finally {
     await lock.release();
   }
   return true;
 }
 
-export async function pruneIngests(root: string, lockOpts: LockOptions, options: PruneOptions = {}): Promise<PruneResult> {
+export async function pruneIngests(root: string, lockOpts: LockOptions, options: PruneOptions = {}, trust?: TrustPolicy): Promise<PruneResult> {
   const olderThan = options.olderThanMs ?? 0;
   const dryRun = !!options.dryRun;
-  const result: PruneResult = { dryRun, removed: [], kept: 0, steps: [] };
+  const result: PruneResult = { dryRun, removed: [], kept: 0, failed: [], steps: [] };
+  const attempt = async (key: string, ref: string | undefined, fn: () => Promise<boolean>): Promise<boolean> => {
+    try {
+      return await fn();
+    } catch (err) {
+      result.failed.push({ key, ref, error: wrapSystemError(err, `pruning ingest ${ref !== undefined ? JSON.stringify(ref) : key}`, { ref }) });
+      return false;
+    }
+  };
   const step = stepTimer(result.steps);
   const now = Date.now();
 
@@ -86,17 +106,17 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
       const state = ingestState(lock);
       const last = Math.max(record?.updatedAt ?? 0, dataTime ?? 0, dirTime);
       const ageMs = now - last;
-      if (state === 'active' || ageMs < olderThan) {
+      if (state === 'active' || state === 'stalled' || ageMs < olderThan) {
         result.kept++;
         continue;
       }
-      const offset = await stat(paths.data).then(
+      const offset = await lstat(paths.data).then(
         (s) => s.size,
         () => 0,
       );
-      if (dryRun || (await removeUnderLock(paths, record?.ref ?? key, lockOpts))) {
+      if (dryRun || (await attempt(key, record?.ref, () => removeUnderLock(root, paths, record?.ref ?? key, lockOpts, trust)))) {
         result.removed.push({ key, ref: record?.ref, offset, state, ageMs });
-      } else {
+      } else if (!result.failed.some((f) => f.key === key)) {
         result.kept++;
       }
     }
@@ -113,9 +133,10 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
       if (!lock.exists && !ownerOnly) continue;
       if (!dryRun) {
         if (lock.exists) {
-          if (!(await removeUnderLock(paths, key, lockOpts))) continue;
+          if (!(await attempt(key, undefined, () => removeUnderLock(root, paths, key, lockOpts, trust)))) continue;
         } else {
-          await rm(paths.owner, { force: true });
+          const st = await lstat(paths.owner).catch(() => undefined);
+          if (st && !(await attempt(key, undefined, async () => (await removeIfSame(paths.owner, idOf(st))) !== 'foreign'))) continue;
         }
       }
       result.removed.push({ key, offset: 0, state: 'orphan', ageMs: lock.heartbeatAgeMs ?? 0 });
@@ -123,7 +144,9 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
   });
 
   await step('debris', async () => {
-    // Temp files of whole-file ingests (`.add-*`) and takeover guards left by a crash.
+    // Crash debris: temp files of whole-file ingests (`.add-*`), ingests moved aside
+    // (`.fenced-*`, `.debris-*`), private names (`.commit-*`, `.trash-*`), and takeover
+    // guards whose taker is gone.
     let names: string[] = [];
     try {
       names = await readdir(ingestRoot(root));
@@ -131,14 +154,20 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
       return;
     }
     for (const n of names) {
-      if (!n.startsWith('.') && !n.endsWith('.takeover')) continue;
+      const guard = n.endsWith('.takeover') && INGEST_KEY.test(n.slice(0, -'.takeover'.length));
+      if (!n.startsWith('.') && !guard) continue;
       const p = join(ingestRoot(root), n);
-      const t = await mtimeMs(p);
-      if (t === undefined) continue;
-      const ageMs = now - t;
-      // Debris is only ever written by a live process for seconds; wait well past that.
-      if (ageMs < Math.max(olderThan, 2 * lockOpts.staleMs)) continue;
-      if (!dryRun) await rm(p, { recursive: true, force: true });
+      const st = await lstat(p).catch(() => undefined);
+      if (!st) continue;
+      const ageMs = now - st.mtimeMs;
+      if (guard) {
+        // A live taker keeps its guard however long it is paused (./lock-guard.ts).
+        if (!guardIsStale(ingestPathsForKey(root, n.slice(0, -'.takeover'.length)), st, lockOpts) || ageMs < olderThan) continue;
+      } else if (ageMs < Math.max(olderThan, 2 * lockOpts.staleMs)) {
+        // Debris is only ever written by a live process for seconds; wait well past that.
+        continue;
+      }
+      if (!dryRun && !(await attempt(n, undefined, async () => (await removeIfSame(p, idOf(st))) !== 'foreign'))) continue;
       result.removed.push({ key: n, offset: 0, state: 'debris', ageMs });
     }
   });

@@ -11,8 +11,8 @@
  * fsynced: the status is advisory (resume position, identity); correctness rests on the
  * data file and on verifying the digest at commit.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 // The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
 import { pack, unpack } from 'msgpackr/pack';
@@ -20,6 +20,7 @@ import type { Algorithm } from '../digest.js';
 import type { Owner } from '../content/types.js';
 import { FORMAT_VERSION } from './paths.js';
 import { crashpoint, crashpointsArmed } from '../testing/crashpoint.js';
+import { openRegularFile, readRecordSync } from './safe-fs.js';
 
 export interface Checkpoint {
   /** Bytes of data covered by `state`. */
@@ -40,7 +41,15 @@ export interface StatusRecord {
   expected?: string;
   startedAt: number;
   updatedAt: number;
+  /** The writer that opened the ingest last. */
   owner?: Owner;
+  /**
+   * True while that writer has the data open; false once it closed it. A later writer
+   * continues the same file only when this is false or the owner is provably dead; else it
+   * moves the ingest to new files first (a paused owner may still write through its
+   * descriptors).
+   */
+  writing?: boolean;
   checkpoint?: Checkpoint;
 }
 
@@ -89,28 +98,17 @@ function pick(buf: Buffer): { seq: number; record: StatusRecord } | undefined {
 
 /**
  * Reads the newest whole record; undefined for a missing, empty, unreadable or fully torn
- * file. The file is at most two slots, so one read at offset 0 gets all of it.
+ * file, or for anything but a regular file (a symlink or FIFO planted at the name is neither
+ * followed nor waited on). At most two slots are read, whatever the file's size.
  *
- * Synchronous on purpose: it is three syscalls on a file of at most 16 KiB (microseconds),
- * where each async call is a threadpool round trip (~100 µs here): listing 1,000 ingests
- * took ~115 ms async and ~17 ms this way. Callers that read many records yield to the
- * event loop between batches (see ingests.ts), so lock heartbeats never wait.
+ * Synchronous on purpose: a few syscalls on a file of at most 16 KiB (microseconds), where
+ * each async call is a threadpool round trip (~100 µs here): listing 1,000 ingests took
+ * ~115 ms async and ~17 ms this way. Callers that read many records yield to the event loop
+ * between batches (see ingests.ts), so lock heartbeats never wait.
  */
 export function readStatus(path: string, scratch: Buffer = Buffer.allocUnsafe(2 * SLOT)): StatusRecord | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const n = readSync(fd, scratch, 0, 2 * SLOT, 0);
-    return pick(scratch.subarray(0, n))?.record;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const buf = readRecordSync(path, 2 * SLOT, scratch);
+  return buf ? pick(buf)?.record : undefined;
 }
 
 /** A status file held open by the ingest's writer. */
@@ -120,9 +118,12 @@ export class StatusFile {
     private seq: number,
   ) {}
 
-  /** Opens (creating if needed) and returns the file with the newest existing record. */
-  static async open(path: string): Promise<{ file: StatusFile; record: StatusRecord | undefined }> {
-    const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  /**
+   * Opens (creating if needed) and returns the file with the newest existing record. Never
+   * through a symlink; anything but a regular file at the name fails (ENOTREGULAR, ELOOP).
+   */
+  static async open(path: string, mode = 0o644): Promise<{ file: StatusFile; record: StatusRecord | undefined }> {
+    const { fh } = await openRegularFile(path, constants.O_RDWR | constants.O_CREAT, mode);
     try {
       const { size } = await fh.stat();
       const buf = Buffer.alloc(Math.min(size, 2 * SLOT));

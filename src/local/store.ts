@@ -3,8 +3,8 @@
  * processes (layout in ./paths.ts). Read paths live here; the write transaction lives in
  * ./writer.ts, ref locks in ./lock.ts, the ingest listing in ./ingests.ts.
  */
-import { mkdirSync } from 'node:fs';
-import { opendir, open, rm, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, opendir, open, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
@@ -20,11 +20,14 @@ import type {
 } from '../content/types.js';
 import { ALGORITHMS, parseAlgorithm, type Algorithm } from '../digest.js';
 import { invalidArgument, notFound, wrapSystemError } from '../errors.js';
-import { defaultEngine } from '../hash/engine.js';
+import { defaultEngine, defaultPool } from '../hash/engine.js';
 import type { HashEngine } from '../hash/types.js';
 import { listIngests, readIngest } from './ingests.js';
 import { DEFAULT_LOCK_OPTIONS, tryLock, type LockOptions } from './lock.js';
-import { blobPath, blobsDir, ingestPaths } from './paths.js';
+import { blobPath, blobsDir, ingestPaths, ingestRoot } from './paths.js';
+import { removeIngestDir } from './publish.js';
+import { idOf } from './safe-fs.js';
+import { checkTree, loadTrust, type TrustPolicy } from './trust.js';
 import { pruneIngests, type PruneOptions, type PruneResult } from './prune.js';
 import { LocalWriter, type WriterConfig } from './writer.js';
 
@@ -36,6 +39,21 @@ export interface StoreOptions {
   checkpointBytes?: number;
   /** …or this often while writing (default 2 s), and at close. */
   checkpointMs?: number;
+  /**
+   * Create the root when it is missing (default true). Read-only users pass false: a
+   * missing root is then NotFound instead of an empty store made by a typo.
+   */
+  create?: boolean;
+}
+
+/** What `abort` may do to a ref held by another process. */
+export interface AbortOptions {
+  /**
+   * Take the ref over even from a live holder (one stopped, or hung): the operator's
+   * explicit action. The holder's later writes land in files nobody publishes, and its
+   * commit fails with LockCompromised.
+   */
+  force?: boolean;
 }
 
 function blobNotFound(digest: string, cause?: unknown) {
@@ -54,20 +72,22 @@ export class LocalStore implements Store {
   readonly root: string;
   private readonly cfg: WriterConfig;
 
+  readonly trust: TrustPolicy;
+
   constructor(root: string, options: StoreOptions = {}) {
-    this.root = resolve(root);
-    try {
-      mkdirSync(this.root, { recursive: true });
-    } catch (err) {
-      throw wrapSystemError(err, `creating store root ${this.root}`, { path: this.root });
+    if (typeof root !== 'string' || root.length === 0) {
+      throw invalidArgument('ERR_INVALID_ROOT', 'store root must be a non-empty path', { path: String(root) });
     }
+    this.root = resolve(root);
+    this.trust = loadTrust(this.root, options.create ?? true);
+    checkTree(this.trust, Object.keys(ALGORITHMS));
+    const staleMs = options.lock?.staleMs ?? DEFAULT_LOCK_OPTIONS.staleMs;
     this.cfg = {
       root: this.root,
+      trust: this.trust,
       engine: options.engine ?? defaultEngine(),
-      lock: {
-        staleMs: options.lock?.staleMs ?? DEFAULT_LOCK_OPTIONS.staleMs,
-        updateMs: options.lock?.updateMs ?? Math.max(1000, (options.lock?.staleMs ?? DEFAULT_LOCK_OPTIONS.staleMs) / 4),
-      },
+      pool: defaultPool,
+      lock: { staleMs, updateMs: options.lock?.updateMs ?? Math.max(1000, staleMs / 4) },
       checkpointBytes: options.checkpointBytes ?? 64 * 1024 * 1024,
       checkpointMs: options.checkpointMs ?? 2000,
       exists: (d) => this.exists(d),
@@ -78,10 +98,10 @@ export class LocalStore implements Store {
     return this.cfg.lock;
   }
 
+  /** True when `digest` is stored (a regular file at its path; a symlink there is not a blob). */
   async exists(digest: string): Promise<boolean> {
     try {
-      await stat(blobPath(this.root, digest));
-      return true;
+      return (await lstat(blobPath(this.root, digest))).isFile();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw wrapSystemError(err, `checking ${digest}`, { digest });
@@ -90,13 +110,15 @@ export class LocalStore implements Store {
 
   async info(digest: string): Promise<Info> {
     const p = blobPath(this.root, digest);
+    let st;
     try {
-      const st = await stat(p);
-      return { digest, size: st.size, createdAt: st.mtime };
+      st = await lstat(p);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw blobNotFound(digest, err);
       throw wrapSystemError(err, `reading ${digest}`, { digest });
     }
+    if (!st.isFile()) throw blobNotFound(digest);
+    return { digest, size: st.size, createdAt: st.mtime };
   }
 
   async *walk(filter: WalkFilter = {}): AsyncGenerator<Info> {
@@ -126,14 +148,22 @@ export class LocalStore implements Store {
     }
   }
 
+  /** Opens a blob for reading: never through a symlink, only a regular file. */
   private async openBlob(digest: string) {
     const p = blobPath(this.root, digest);
+    let fh;
     try {
-      return await open(p, 'r');
+      fh = await open(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw blobNotFound(digest, err);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP') throw blobNotFound(digest, err);
       throw wrapSystemError(err, `opening ${digest}`, { digest });
     }
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      throw blobNotFound(digest);
+    }
+    return fh;
   }
 
   async readerAt(digest: string): Promise<ReaderAt> {
@@ -173,6 +203,8 @@ export class LocalStore implements Store {
   async delete(digest: string): Promise<void> {
     const p = blobPath(this.root, digest);
     try {
+      // Only a blob: a symlink or directory at the name is not ours to delete through.
+      if (!(await lstat(p)).isFile()) throw blobNotFound(digest);
       await unlink(p);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw blobNotFound(digest, err);
@@ -188,7 +220,7 @@ export class LocalStore implements Store {
     if (typeof ref !== 'string' || ref.length === 0) {
       throw invalidArgument('ERR_INVALID_REF', 'ref must be a non-empty string', { ref: String(ref) });
     }
-    const s = await readIngest(ingestPaths(this.root, ref), this.cfg.lock);
+    const s = await readIngest(ingestPaths(this.root, ref), this.cfg.lock, undefined, ref);
     if (!s || s.ref !== ref) throw notFound('ERR_INGEST_NOT_FOUND', `no ingest for ref ${JSON.stringify(ref)}`, { ref });
     return s;
   }
@@ -197,20 +229,23 @@ export class LocalStore implements Store {
     return listIngests(this.root, this.cfg.lock, filter);
   }
 
-  /** Discards an ingest. Unavailable while another writer holds the ref. */
-  async abort(ref: string): Promise<void> {
+  /**
+   * Discards an ingest. Unavailable while another writer holds the ref, unless forced
+   * (AbortOptions.force): its directory is then removed from under the holder, whose
+   * descriptors keep only files nobody will publish.
+   */
+  async abort(ref: string, options: AbortOptions = {}): Promise<void> {
     if (typeof ref !== 'string' || ref.length === 0) {
       throw invalidArgument('ERR_INVALID_REF', 'ref must be a non-empty string', { ref: String(ref) });
     }
     const paths = ingestPaths(this.root, ref);
+    const dir = await lstat(paths.dir).catch(() => undefined);
+    if (!dir) throw notFound('ERR_INGEST_NOT_FOUND', `no ingest for ref ${JSON.stringify(ref)}`, { ref });
+    const lock = await tryLock(ref, paths, this.cfg.lock, { force: options.force, fileMode: this.trust.fileMode });
     try {
-      await stat(paths.dir);
-    } catch {
-      throw notFound('ERR_INGEST_NOT_FOUND', `no ingest for ref ${JSON.stringify(ref)}`, { ref });
-    }
-    const lock = await tryLock(ref, paths, this.cfg.lock);
-    try {
-      await rm(paths.dir, { recursive: true, force: true });
+      // The directory judged above, by identity: not one a writer made after us.
+      const now = await lstat(paths.dir).catch(() => undefined);
+      if (now) await removeIngestDir(paths.dir, idOf(now), ingestRoot(this.root));
     } finally {
       await lock.release();
     }
@@ -218,7 +253,7 @@ export class LocalStore implements Store {
 
   /** Removes idle and stale ingests (see ./prune.ts); never one held by a live owner. */
   prune(options: PruneOptions = {}): Promise<PruneResult> {
-    return pruneIngests(this.root, this.cfg.lock, options);
+    return pruneIngests(this.root, this.cfg.lock, options, this.trust);
   }
 
   /**

@@ -9,37 +9,45 @@
  *
  * Checkpoints: every `checkpointBytes` or `checkpointMs`, and at close, the hash state is
  * saved into the status record, after an fdatasync of data — a checkpoint never covers
- * bytes that a power loss could take back. Reopening hashes only the data past it.
+ * bytes that a power loss could take back. Reopening hashes only the data past it, and
+ * re-hashes the prefix it covers in the background (./prefix-check.ts) before any commit.
+ *
+ * Integrity never rests on the lock alone: the files are opened so that no other live writer
+ * shares them (./ingest-dir.ts), and the commit publishes only this writer's own file and
+ * removes only its own directory (./publish.ts).
  */
-import { link, mkdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CommitOptions, Status, Writer, WriterOptions } from '../content/types.js';
 import { parseAlgorithm, parseDigest, type Algorithm } from '../digest.js';
-import {
-  alreadyExists,
-  failedPrecondition,
-  invalidArgument,
-  wrapSystemError,
-  type ContentError,
-} from '../errors.js';
+import { alreadyExists, dataLoss, failedPrecondition, invalidArgument, isKind, wrapSystemError, type ContentError } from '../errors.js';
 import { compatible } from '../hash/wasm.js';
+import type { HashPool } from '../hash/pool.js';
 import type { HashEngine, HashState } from '../hash/types.js';
 import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
-import { hashRange, MAX_HASH_INFLIGHT, openData, tailCrc, writeFully } from './ingest-io.js';
+import { openIngest } from './ingest-dir.js';
+import { hashRange, MAX_HASH_INFLIGHT, tailCrc, writeFully } from './ingest-io.js';
 import { tryLock, waitLock, type LockOptions, type RefLock } from './lock.js';
 import { currentOwner } from './owner.js';
-import { blobPath, ingestPaths, type IngestPaths } from './paths.js';
+import { blobPath, ingestPaths, ingestRoot, type IngestPaths } from './paths.js';
+import { PrefixCheck } from './prefix-check.js';
+import { publish, removeIngestDir } from './publish.js';
+import type { FileId } from './safe-fs.js';
 import { MAX_REF_BYTES, StatusFile, type Checkpoint, type StatusRecord } from './status-file.js';
+import type { TrustPolicy } from './trust.js';
 
 export interface WriterConfig {
   root: string;
+  trust: TrustPolicy;
   engine: HashEngine;
+  /** The pool that re-hashes a resumed prefix (started only when needed). */
+  pool: () => HashPool;
   lock: LockOptions;
   checkpointBytes: number;
   checkpointMs: number;
-  /** True when `path` exists as a committed blob. */
+  /** True when `digest` exists as a committed blob. */
   exists(digest: string): Promise<boolean>;
 }
 
@@ -65,6 +73,14 @@ export function validateWriterOptions(opts: WriterOptions): { alg: Algorithm; ex
   return { alg: opts.algorithm ? parseAlgorithm(opts.algorithm) : 'sha256' };
 }
 
+interface Opened {
+  dirId: FileId;
+  data: FileHandle;
+  statusFile: StatusFile;
+  record: StatusRecord;
+  offset: number;
+}
+
 export class LocalWriter implements Writer {
   private state: State = 'open';
   private hashTail: Promise<HashState>;
@@ -83,47 +99,49 @@ export class LocalWriter implements Writer {
   private pendingCheckpoint: Promise<void> | undefined;
   /** Kept in memory: the record is rewritten only at open, checkpoints and close. */
   private lastWriteAt = Date.now();
+  /** The background re-hash of a resumed prefix, until it settles or is canceled. */
+  private prefixCheck: PrefixCheck | undefined;
+  private readonly dirId: FileId;
+  private readonly data: FileHandle;
+  private readonly statusFile: StatusFile;
+  private record: StatusRecord;
+  private offset: number;
 
   private constructor(
     readonly ref: string,
     private readonly cfg: WriterConfig,
     private readonly paths: IngestPaths,
     private readonly lock: RefLock,
-    private readonly data: FileHandle,
-    private readonly statusFile: StatusFile,
-    private record: StatusRecord,
-    private offset: number,
+    opened: Opened,
     hash: Promise<HashState>,
   ) {
+    ({ dirId: this.dirId, data: this.data, statusFile: this.statusFile, record: this.record, offset: this.offset } = opened);
     this.hashTail = hash;
     // A rejected hash surfaces at the next digest/commit; never as an unhandled rejection.
     hash.catch(() => {});
   }
 
-  static async open(cfg: WriterConfig, opts: WriterOptions): Promise<LocalWriter> {
+  static async open(cfg: WriterConfig, opts: WriterOptions & { force?: boolean }): Promise<LocalWriter> {
     const { alg, expected } = validateWriterOptions(opts);
     const ref = opts.ref;
-    const present = () =>
-      alreadyExists('ERR_BLOB_EXISTS', `content with digest ${expected} already exists`, { ref, digest: expected });
+    const present = () => alreadyExists('ERR_BLOB_EXISTS', `content with digest ${expected} already exists`, { ref, digest: expected });
     if (expected && (await cfg.exists(expected))) throw present();
 
     // ingest/ itself is created by tryLock when missing (its lock lives there).
     const paths = ingestPaths(cfg.root, ref);
     const wait = opts.wait === true ? Infinity : typeof opts.wait === 'number' ? opts.wait : 0;
-    const lock = wait > 0 ? await waitLock(ref, paths, cfg.lock, wait, opts.signal) : await tryLock(ref, paths, cfg.lock);
+    const req = { force: opts.force, fileMode: cfg.trust.fileMode };
+    const lock = wait > 0 ? await waitLock(ref, paths, cfg.lock, wait, opts.signal, req) : await tryLock(ref, paths, cfg.lock, req);
 
-    let data: FileHandle | undefined;
-    let statusFile: StatusFile | undefined;
+    let files: Awaited<ReturnType<typeof openIngest>> | undefined;
     try {
       // Whoever held the ref before us may have committed the content we want.
       if (expected && (await cfg.exists(expected))) throw present();
-      await mkdir(paths.dir, { recursive: true });
-      const opened = await openData(paths.data);
-      data = opened.fh;
-      const size = opened.size;
-      const status = await StatusFile.open(paths.status);
-      statusFile = status.file;
-      const prev = status.record?.ref === ref ? status.record : undefined;
+      files = await openIngest(cfg.trust, paths, ref);
+      // Nothing is written before we know the lock is still ours (we may have been paused
+      // between taking it and opening the files).
+      await lock.verify();
+      const { prev, size } = files;
       const now = Date.now();
       const record: StatusRecord = {
         v: 1,
@@ -134,19 +152,22 @@ export class LocalWriter implements Writer {
         startedAt: prev?.startedAt ?? now,
         updatedAt: now,
         owner: currentOwner(),
+        writing: true,
         // A checkpoint past the end of data, or for another algorithm, can never be used
         // again; keeping it would also hold back new checkpoints until data passed it.
         checkpoint: prev?.checkpoint && prev.checkpoint.offset <= size && prev.checkpoint.alg === alg ? prev.checkpoint : undefined,
       };
-      const hash = LocalWriter.resumeHash(cfg.engine, data, alg, size, record.checkpoint);
-      const w = new LocalWriter(ref, cfg, paths, lock, data, statusFile, record, size, hash);
+      await files.status.write(record);
+      const opened: Opened = { dirId: files.dirId, data: files.data, statusFile: files.status, record, offset: size };
+      const w = new LocalWriter(ref, cfg, paths, lock, opened, Promise.resolve(undefined as never));
+      w.hashTail = w.resumeHash(alg, size, record.checkpoint);
+      w.hashTail.catch(() => {});
       w.lastCheckpointOffset = record.checkpoint?.offset ?? 0;
-      await statusFile.write(record);
-      diag.ingestOpen.publish({ ref, offset: size, resumed: !!prev });
+      diag.ingestOpen.publish({ ref, offset: size, resumed: !!prev, fenced: files.fenced });
       return w;
     } catch (err) {
-      await data?.close().catch(() => {});
-      await statusFile?.close().catch(() => {});
+      await files?.data.close().catch(() => {});
+      await files?.status.close().catch(() => {});
       await lock.release().catch(() => {});
       throw wrapSystemError(err, `opening ingest for ref ${JSON.stringify(ref)}`, { ref });
     }
@@ -154,22 +175,22 @@ export class LocalWriter implements Writer {
 
   /**
    * Rebuilds the hash state for `size` bytes of data: from the checkpoint when it is from
-   * this hash build, within the data and matches the data's bytes at its end; else from 0.
+   * this hash build, within the data and matches the data's bytes at its end (the prefix it
+   * covers is then re-hashed in the background); else from 0.
    */
-  private static async resumeHash(
-    engine: HashEngine,
-    data: FileHandle,
-    alg: Algorithm,
-    size: number,
-    cp: Checkpoint | undefined,
-  ): Promise<HashState> {
+  private async resumeHash(alg: Algorithm, size: number, cp: Checkpoint | undefined): Promise<HashState> {
+    const engine = this.cfg.engine;
     let state: HashState | undefined;
-    if (cp && compatible(cp, alg) && cp.offset <= size && (await tailCrc(data, cp.offset)) === cp.tailCrc) {
+    if (cp && compatible(cp, alg) && cp.offset <= size && (await tailCrc(this.data, cp.offset)) === cp.tailCrc) {
       state = { alg, build: cp.build, offset: cp.offset, state: cp.state };
+      if (cp.offset > 0) {
+        const claimed = await engine.digest(state);
+        this.prefixCheck = new PrefixCheck(this.cfg.pool(), this.ref, this.data.fd, alg, cp.offset, claimed);
+      }
     }
     const from = state?.offset ?? 0;
     diag.ingestResume.publish({ alg, size, from, checkpoint: !!state });
-    return hashRange(engine, data, state ?? (await engine.init(alg)), from, size);
+    return hashRange(engine, this.data, state ?? (await engine.init(alg)), from, size);
   }
 
   private assertOpen(op: string): void {
@@ -181,9 +202,40 @@ export class LocalWriter implements Writer {
     this.lock.check();
   }
 
+  /**
+   * The prefix check found the resumed data corrupt: discard it (the ingest restarts at
+   * offset 0, still held by this writer) and report DataLoss. The caller may write the
+   * content again from the start, or close.
+   */
+  private async resetCorrupt(failure: ContentError): Promise<never> {
+    await this.restart();
+    diag.ingestCorrupt.publish({ ref: this.ref, error: failure });
+    throw dataLoss(failure.code, `${failure.message}; the partial data was discarded: write it again from the start`, failure.details);
+  }
+
+  /** Fails with the prefix check's verdict once it has one (with `wait`, waits for it). */
+  private async checkPrefix(wait: boolean): Promise<void> {
+    const pc = this.prefixCheck;
+    if (!pc) return;
+    const failure = wait ? await pc.result : pc.failure;
+    // A check that could not run (pool closed, I/O error) proves nothing: keep the data.
+    if (failure && !isKind(failure, 'DataLoss')) throw failure;
+    if (failure) return this.resetCorrupt(failure);
+    if (pc.settled) this.prefixCheck = undefined;
+  }
+
   async write(chunk: Uint8Array): Promise<void> {
     this.assertOpen('write');
+    await this.checkPrefix(false);
     if (chunk.byteLength === 0) return;
+    const total = this.record.total;
+    if (total !== undefined && this.offset + chunk.byteLength > total) {
+      throw failedPrecondition(
+        'ERR_SIZE_EXCEEDED',
+        `write of ${chunk.byteLength} bytes at offset ${this.offset} exceeds the expected size ${total} of ref ${JSON.stringify(this.ref)}`,
+        { ref: this.ref, expected: total, actual: this.offset + chunk.byteLength },
+      );
+    }
     // The engine may hash this copy on another thread after we return; the caller may
     // reuse `chunk` as soon as we do.
     const copy = this.copyForHash(chunk);
@@ -235,21 +287,28 @@ export class LocalWriter implements Writer {
   }
 
   /** Saves the hash state at the current offset (data made durable first). */
-  private async checkpoint(): Promise<void> {
+  private async checkpoint(final = false): Promise<void> {
     const s = await this.hashTail;
     // A state this build cannot load again (node:crypto) is not worth an fdatasync.
     if (!compatible(s, s.alg)) {
       this.lastCheckpointOffset = s.offset;
       this.lastCheckpointAt = Date.now();
+      if (final) await this.writeRecord({ writing: false });
       return;
     }
     await this.data.datasync();
     const cp: Checkpoint = { offset: s.offset, alg: s.alg, build: s.build, state: s.state, tailCrc: await tailCrc(this.data, s.offset) };
-    this.record = { ...this.record, updatedAt: Date.now(), checkpoint: cp };
-    await this.statusFile.write(this.record);
+    // A checkpoint inherited from a prefix not yet verified stays unverified: the next
+    // resume verifies it again (it covers the same prefix).
+    await this.writeRecord({ checkpoint: cp, ...(final ? { writing: false } : {}) });
     this.lastCheckpointOffset = s.offset;
     this.lastCheckpointAt = Date.now();
     diag.ingestCheckpoint.publish({ ref: this.ref, offset: s.offset });
+  }
+
+  private async writeRecord(change: Partial<StatusRecord>): Promise<void> {
+    this.record = { ...this.record, updatedAt: Date.now(), ...change };
+    await this.statusFile.write(this.record);
   }
 
   async digest(): Promise<string> {
@@ -269,23 +328,29 @@ export class LocalWriter implements Writer {
     };
   }
 
-  async truncate(size: number): Promise<void> {
-    this.assertOpen('truncate');
-    if (size !== 0) {
-      throw invalidArgument('ERR_INVALID_TRUNCATE', `truncate to ${size} is not supported (only 0)`, { ref: this.ref, actual: size });
-    }
+  /** Discards data, hash and checkpoint, keeping the ref. */
+  private async restart(): Promise<void> {
+    await this.prefixCheck?.cancel();
+    this.prefixCheck = undefined;
     await this.settleCheckpoint();
     await this.hashTail.catch(() => {});
     this.inflight = [];
     // Drop the checkpoint before the data it describes, so a crash in between never pairs
     // an old hash state with new bytes.
-    this.record = { ...this.record, updatedAt: Date.now(), checkpoint: undefined };
-    await this.statusFile.write(this.record);
+    await this.writeRecord({ checkpoint: undefined });
     await this.data.truncate(0);
     this.offset = 0;
     this.lastWriteAt = Date.now();
     this.lastCheckpointOffset = 0;
     this.hashTail = this.cfg.engine.init(this.record.alg);
+  }
+
+  async truncate(size: number): Promise<void> {
+    this.assertOpen('truncate');
+    if (size !== 0) {
+      throw invalidArgument('ERR_INVALID_TRUNCATE', `truncate to ${size} is not supported (only 0)`, { ref: this.ref, actual: size });
+    }
+    await this.restart();
   }
 
   async commit(options: CommitOptions = {}): Promise<string> {
@@ -302,10 +367,13 @@ export class LocalWriter implements Writer {
           actual: this.offset,
         });
       }
+      // A resumed prefix must be proven before its digest is believed.
+      await this.checkPrefix(true);
       const expected = options.expected !== undefined ? parseDigest(options.expected).digest : this.record.expected;
       let digest = await this.digest();
       if (expected && parseDigest(expected).algorithm !== this.record.alg) {
-        digest = await this.cfg.engine.digest(await hashRange(this.cfg.engine, this.data, await this.cfg.engine.init(parseDigest(expected).algorithm), 0, this.offset));
+        const engine = this.cfg.engine;
+        digest = await engine.digest(await hashRange(engine, this.data, await engine.init(parseDigest(expected).algorithm), 0, this.offset));
       }
       if (expected && expected !== digest) {
         throw failedPrecondition('ERR_DIGEST_MISMATCH', `unexpected commit digest ${digest}, expected ${expected} (ref ${JSON.stringify(ref)})`, {
@@ -317,66 +385,92 @@ export class LocalWriter implements Writer {
       // The bytes must be on disk before the name that promises them.
       await this.data.datasync();
       crashpoint('commit:after-fsync');
+      // Our file holds exactly what we wrote and hashed; a size that moved means someone
+      // else wrote into it, and its bytes can no longer be vouched for.
+      const st = await this.data.stat();
+      if (st.size !== this.offset) {
+        throw dataLoss('ERR_DATA_CHANGED', `data of ref ${JSON.stringify(ref)} changed under its writer: ${st.size} bytes on disk, ${this.offset} written`, {
+          ref,
+          expected: this.offset,
+          actual: st.size,
+        });
+      }
+      await this.lock.verify();
       await this.data.chmod(0o444);
       // A blob's createdAt (its mtime) is its commit time, not the time of its last write.
       const now = new Date();
       await this.data.utimes(now, now);
-      const target = blobPath(this.cfg.root, digest);
       try {
-        // link() never replaces an existing name: concurrent commits of one digest are safe.
-        await link(this.paths.data, target).catch(async (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-          // The first blob of this algorithm (or blobs/ was removed): create the directory.
-          await mkdir(dirname(target), { recursive: true });
-          await link(this.paths.data, target);
+        await publish(this.cfg.trust, {
+          ref,
+          digest,
+          dataPath: this.paths.data,
+          data: this.data,
+          scratchDir: ingestRoot(this.cfg.root),
+          target: blobPath(this.cfg.root, digest),
         });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        if (isKind(err, 'AlreadyExists')) {
+          published = true; // the content is there; our ingest is done either way
           await this.finish();
-          throw alreadyExists('ERR_BLOB_EXISTS', `content with digest ${digest} already exists`, { ref, digest });
         }
         throw err;
       }
       published = true;
       crashpoint('commit:after-link');
-      // The new directory entry must survive a crash before we report success.
-      await syncDir(dirname(target));
+      // The new directory entry must survive a crash before success is reported.
+      await syncDir(dirname(blobPath(this.cfg.root, digest)));
       crashpoint('commit:before-cleanup');
       await this.finish();
       diag.ingestCommit.publish({ ref, digest, size: this.offset });
       return digest;
     } catch (err) {
       const e = wrapSystemError(err, `committing ref ${JSON.stringify(ref)}`, { ref });
+      if (isKind(e, 'LockCompromised')) this.lock.lose(e.message);
       if (this.state === 'open') {
         if (published) await this.finish().catch(() => {});
-        else await this.data.chmod(0o644).catch(() => {});
-        await this.release(!published);
+        else {
+          // Our own file (never published: it has one name): writable again for a resume.
+          await this.data.chmod(this.cfg.trust.fileMode).catch(() => {});
+          await this.release(true);
+        }
       }
       throw e;
     }
   }
 
-  /** Removes the ingest and releases the ref (after success or AlreadyExists). */
+  /** Removes the ingest (ours only) and releases the ref (after success or AlreadyExists). */
   private async finish(): Promise<void> {
     this.state = 'committed';
+    await this.prefixCheck?.cancel();
     await this.data.close().catch(() => {});
     await this.statusFile.close().catch(() => {});
-    // The ingest dir holds exactly data and status: three unlinks, no directory walk.
-    await Promise.all([rm(this.paths.data, { force: true }), rm(this.paths.status, { force: true })]);
-    await rmdir(this.paths.dir).catch(() => rm(this.paths.dir, { recursive: true, force: true }));
+    if (this.lock.held) await removeIngestDir(this.paths.dir, this.dirId, ingestRoot(this.cfg.root)).catch(() => {});
     await this.lock.release();
   }
 
-  /** Closes files and releases the ref, saving a checkpoint for a later resume. */
+  /**
+   * Closes files and releases the ref. The record says the files are closed (the next writer
+   * may continue them in place) and, with `saveCheckpoint`, carries the hash state for an
+   * O(1) resume. A writer that lost its lock writes nothing.
+   */
   private async release(saveCheckpoint: boolean): Promise<void> {
     this.state = 'closed';
     try {
+      // A prefix found corrupt is dropped now, so the next writer starts clean.
+      if (this.prefixCheck?.failure && isKind(this.prefixCheck.failure, 'DataLoss') && !this.lock.compromised) {
+        await this.restart().catch(() => {});
+      }
+      await this.prefixCheck?.cancel();
+      this.prefixCheck = undefined;
       await this.settleCheckpoint();
-      if (saveCheckpoint && !this.lock.compromised) {
-        await this.checkpoint().catch(async () => {
-          this.record = { ...this.record, updatedAt: Date.now(), checkpoint: undefined };
-          await this.statusFile.write(this.record).catch(() => {});
-        });
+      if (!this.lock.compromised) {
+        try {
+          if (!saveCheckpoint) throw new Error('no checkpoint wanted');
+          await this.checkpoint(true);
+        } catch {
+          await this.writeRecord({ checkpoint: undefined, writing: false }).catch(() => {});
+        }
       }
     } finally {
       await this.data.close().catch(() => {});
@@ -395,3 +489,4 @@ export class LocalWriter implements Writer {
     return this.lock.compromised;
   }
 }
+

@@ -26,11 +26,11 @@ export function register(program: Command): void {
     .command('verify')
     .summary('re-hash blobs and report corrupt, truncated or misnamed ones')
     .description(
-      'Re-hashes every blob (or the DIGESTs given) in worker threads and reports blobs whose content does not match their name (corrupt, truncated), files under blobs/ that are not named by a valid digest (misnamed) and unreadable blobs. Exits 9 (DataLoss) if any, 3 if a named digest is absent. --delete-corrupt removes corrupt and truncated blobs (still exits 9).',
+      'Re-hashes every blob (or the DIGESTs given) in worker threads and reports blobs whose content does not match their name (corrupt, truncated), files under blobs/ that are not named by a valid digest (misnamed) and unreadable blobs. Exits 9 (DataLoss) if any, 3 if a named digest is absent. --delete-corrupt moves corrupt and truncated blobs to ROOT/quarantine/ for inspection, only if the blob is still the file that was hashed (a copy repaired meanwhile is kept); it still exits 9.',
     )
     .argument('[digest...]', 'digests to verify (default: all; - reads them from stdin)')
     .option('--json', 'print the report as JSON')
-    .option('--delete-corrupt', 'delete corrupt and truncated blobs')
+    .option('--delete-corrupt', 'move corrupt and truncated blobs out of the store, to ROOT/quarantine/')
     .addOption(new Option('--hash <mode>', 'hash implementation: native (node:crypto) or wasm (hash-wasm)').choices(['auto', 'wasm', 'native']).default('auto'))
     .option('-j, --jobs <n>', 'worker threads (env DIST_JOBS, default: available parallelism)', intOption('--jobs'))
     .addHelpText('after', '\nExamples:\n  dist verify\n  dist verify --json sha256:…')
@@ -51,7 +51,8 @@ export function register(program: Command): void {
           if (opts.json) printJson(report);
           else {
             for (const i of report.issues) {
-              process.stdout.write(`${i.problem}  ${i.digest ?? i.path}${i.deleted ? '  (deleted)' : ''}\n`);
+              const fate = i.quarantined ? `  (moved to ${i.quarantined})` : i.kept === 'changed' ? '  (kept: replaced since it was hashed)' : '';
+              process.stdout.write(`${i.problem}  ${i.digest ?? i.path}${fate}\n`);
               process.stderr.write(`dist: ${i.message}\n`);
             }
           }
