@@ -22,6 +22,7 @@ import { formatReference, objectOf, type Reference } from './reference.js';
 import { canceledBy, type RetryPolicy } from './retry.js';
 import { transferBlob, type BlobState } from './transfer.js';
 import { DEFAULT_CONCURRENCY } from './defaults.js';
+import { MAX_MANIFEST, MAX_PULL_MANIFESTS } from './limits.js';
 
 export { DEFAULT_CONCURRENCY };
 
@@ -114,6 +115,7 @@ export async function pull(o: PullOptions): Promise<PullResult> {
       const index = parseIndex(top.bytes, top.descriptor.digest);
       const wanted = o.allPlatforms ? index.manifests : pick(index.manifests, o.platform ?? hostPlatform(), name);
       if (!o.allPlatforms) target = wanted[0]!;
+      checkManifestBudget(name, wanted);
       for (const d of wanted) {
         emit({ event: 'blob', ref: blobRef('manifest', d.digest), kind: 'manifest', digest: d.digest, state: 'resolving', offset: 0, total: d.size });
         const m = await client.fetchManifest(repo, d.digest, { expected: d, signal });
@@ -185,6 +187,20 @@ export async function pull(o: PullOptions): Promise<PullResult> {
     };
   } finally {
     o.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/**
+ * The chosen children are held in memory until their blobs are committed; each read is
+ * bounded by min(declared size, MAX_MANIFEST) (client.fetchManifest), so their sum bounds
+ * the memory, and a pull over the budget fails before fetching any of them.
+ */
+function checkManifestBudget(name: string, wanted: readonly Descriptor[]): void {
+  const total = wanted.reduce((t, d) => t + Math.min(d.size, MAX_MANIFEST), 0);
+  if (total > MAX_PULL_MANIFESTS) {
+    throw new ContentError('DataLoss', 'ERR_MANIFEST_TOO_LARGE', `${name}: ${wanted.length} manifests declare ${total} bytes in total, over the ${MAX_PULL_MANIFESTS}-byte limit for one pull`, {
+      expected: MAX_PULL_MANIFESTS, actual: total,
+    });
   }
 }
 
