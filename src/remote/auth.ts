@@ -6,7 +6,9 @@
  *   - Bearer: a token from the challenge's realm for (service, scope), fetched with the Basic
  *     credentials if any, else anonymously; cached per scope until shortly before it
  *     expires, and fetched once however many requests want it at the same time.
- *     The token answer is a bounded document.
+ *     Credentials never travel over a weaker scheme than the registry's: an https registry
+ *     naming an http realm is refused when we would send credentials there (anonymous
+ *     token requests carry nothing to leak). The token answer is a bounded document.
  * A request is retried at most once after a 401 (the client enforces that), and a cached
  * token that drew a 401 is dropped.
  */
@@ -93,6 +95,13 @@ export class Authorizer {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
     } catch {
       throw failedPrecondition('ERR_AUTH_CHALLENGE', `registry sent a Bearer challenge without a usable realm (${JSON.stringify(realm)})`, {});
+    }
+    if (this.credentials && registry.protocol === 'https:' && url.protocol !== 'https:') {
+      throw failedPrecondition(
+        'ERR_INSECURE_REALM',
+        `registry ${registry.origin} names token realm ${url.origin}${url.pathname} over plain http: refusing to send the credentials of user ${this.credentials.username} there`,
+        { url: url.origin, expected: 'https:', actual: url.protocol },
+      );
     }
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
     // The challenge names the scope the failed request needed; ours is the same or wider.
