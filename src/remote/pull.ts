@@ -13,6 +13,7 @@ import type { Store } from '../content/types.js';
 import { writeBlob } from '../content/write-blob.js';
 import { ContentError, isKind, notFound } from '../errors.js';
 import { recordImage } from '../oci/images.js';
+import type { BadEntry } from '../oci/index-entry.js';
 import { storeOciView } from '../oci/view.js';
 import type { RegistryClient } from './client.js';
 import { parseIndex, parseManifest, type Descriptor } from './descriptor.js';
@@ -59,6 +60,8 @@ export interface PullResult {
   receivedBytes: number;
   existing: number;
   elapsedMs: number;
+  /** Entries of index.json that are not valid descriptors, kept as they were. */
+  badIndexEntries: BadEntry[];
 }
 
 export function blobRef(kind: BlobKind, digest: string): string {
@@ -173,7 +176,7 @@ export async function pull(o: PullOptions): Promise<PullResult> {
 
     const docs = new Map(parents.map((m) => [m.descriptor.digest, m.bytes]));
     const view = await storeOciView(store, target, docs, signal);
-    await recordImage(store.root, { name, mediaType: target.mediaType, digest: target.digest, size: target.size, platform: target.platform, view });
+    const badIndexEntries = await recordImage(store.root, { name, mediaType: target.mediaType, digest: target.digest, size: target.size, platform: target.platform, view });
     const totalBytes = items.reduce((t, i) => t + i.d.size, 0) + parents.reduce((t, m) => t + m.descriptor.size, 0);
     return {
       name,
@@ -184,6 +187,7 @@ export async function pull(o: PullOptions): Promise<PullResult> {
       receivedBytes: received,
       existing,
       elapsedMs: performance.now() - started,
+      badIndexEntries,
     };
   } finally {
     o.signal?.removeEventListener('abort', onOuterAbort);
