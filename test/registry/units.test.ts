@@ -66,6 +66,13 @@ test('credentials: --user and Docker config auths', async () => {
     expect(dockerConfigCredentials('other', file)).toEqual({ username: 'x', password: 'y' });
     expect(dockerConfigCredentials('nope', file)).toBeUndefined();
     expect(dockerConfigCredentials('nope', join(dir, 'missing.json'))).toBeUndefined();
+    // Read with a 1 MiB cap; odd shapes are no credentials, never a crash.
+    const big = join(dir, 'big.json');
+    await writeFile(big, JSON.stringify({ auths: { other: { username: 'x', password: 'y' } }, pad: 'x'.repeat(1 << 20) }));
+    expect(dockerConfigCredentials('other', big)).toBeUndefined();
+    const odd = join(dir, 'odd.json');
+    await writeFile(odd, JSON.stringify({ auths: { a: null, b: { auth: 42 }, c: { username: 1, password: 2 } } }));
+    for (const h of ['a', 'b', 'c']) expect(dockerConfigCredentials(h, odd)).toBeUndefined();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
