@@ -9,10 +9,10 @@
  * stays the registry's) and gets a second, OCI-typed entry for its converted twin
  * (convert.ts) carrying ref.name and VIEW_OF — OCI tools resolve the name through it.
  */
-import { readIndex, updateIndex, type IndexEntry } from './index-file.js';
+import { checkEntries, CONTAINERD_NAME, entryName, REF_NAME, type BadEntry } from './index-entry.js';
+import { readIndex, updateIndex, type IndexEntry, type IndexLockOptions } from './index-file.js';
 
-export const REF_NAME = 'org.opencontainers.image.ref.name';
-export const CONTAINERD_NAME = 'io.containerd.image.name';
+export { CONTAINERD_NAME, REF_NAME };
 export const VIEW_OF = 'dev.containerkit.image.view-of';
 
 export interface ImageRecord {
@@ -25,16 +25,12 @@ export interface ImageRecord {
   view?: { mediaType: string; digest: string; size: number };
 }
 
-export function nameOf(e: IndexEntry): string | undefined {
-  return e.annotations?.[CONTAINERD_NAME] ?? e.annotations?.[REF_NAME];
-}
-
-function owns(e: IndexEntry, name: string): boolean {
-  return e.annotations?.[CONTAINERD_NAME] === name || e.annotations?.[REF_NAME] === name;
-}
-
-/** Points `name` at a manifest (or index), replacing what the name pointed at before. */
-export async function recordImage(root: string, r: ImageRecord): Promise<void> {
+/**
+ * Points `name` at a manifest (or index), replacing the entries that carried the name
+ * before. Every other entry is kept exactly as it was, including bad ones (another tool's
+ * data is not ours to drop); those are returned so the caller can warn.
+ */
+export async function recordImage(root: string, r: ImageRecord, lock?: IndexLockOptions): Promise<BadEntry[]> {
   const platform = r.platform ? { platform: r.platform } : {};
   const entries: IndexEntry[] = [
     {
@@ -46,17 +42,23 @@ export async function recordImage(root: string, r: ImageRecord): Promise<void> {
     },
   ];
   if (r.view) entries.push({ ...r.view, ...platform, annotations: { [REF_NAME]: r.name, [VIEW_OF]: r.digest } });
-  await updateIndex(root, (index) => ({ ...index, manifests: [...index.manifests.filter((e) => !owns(e, r.name)), ...entries] }));
+  const next = await updateIndex(root, (index) => ({ ...index, manifests: [...index.manifests.filter((e) => !owns(e, r.name)), ...entries] }), lock);
+  return checkEntries(next.manifests).bad;
 }
 
-/** Named entries of index.json, sorted by name (unnamed entries are skipped). */
-export async function listImages(root: string): Promise<ImageRecord[]> {
-  const index = await readIndex(root);
-  const out: ImageRecord[] = [];
-  for (const e of index.manifests) {
-    const name = nameOf(e);
+function owns(e: unknown, name: string): boolean {
+  const a = (e as IndexEntry | null)?.annotations;
+  return typeof a === 'object' && a !== null && (a[CONTAINERD_NAME] === name || a[REF_NAME] === name);
+}
+
+/** Named image entries of index.json sorted by name, and the bad entries that were skipped. */
+export async function listImages(root: string): Promise<{ images: ImageRecord[]; bad: BadEntry[] }> {
+  const { good, bad } = checkEntries((await readIndex(root)).manifests);
+  const images: ImageRecord[] = [];
+  for (const e of good) {
+    const name = entryName(e);
     if (name === undefined || e.annotations?.[VIEW_OF]) continue;
-    out.push({ name, mediaType: e.mediaType, digest: e.digest, size: e.size, ...(e.platform ? { platform: e.platform } : {}) });
+    images.push({ name, mediaType: e.mediaType, digest: e.digest, size: e.size, ...(e.platform ? { platform: e.platform } : {}) });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { images: images.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), bad };
 }

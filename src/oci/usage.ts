@@ -4,6 +4,7 @@
  * missing rather than failing, so `images` still lists a partly deleted image.
  */
 import type { Store } from '../content/types.js';
+import { isDigest } from '../digest.js';
 import { isKind } from '../errors.js';
 
 const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
@@ -49,8 +50,10 @@ export async function imageUsage(store: Store, root: Desc): Promise<Usage> {
       return;
     }
     const isIdx = INDEX_TYPES.has(d.mediaType ?? '') || Array.isArray(doc.manifests);
-    const kids = (isIdx ? (doc.manifests as Desc[]) : [doc.config as Desc, ...((doc.layers as Desc[]) ?? [])]).filter(
-      (k) => k && typeof k.digest === 'string' && Number.isSafeInteger(k.size),
+    // Stored manifests are ours to parse, not to trust: anything not a descriptor is ignored.
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+    const kids = (isIdx ? list(doc.manifests) : [doc.config, ...list(doc.layers)]).filter(
+      (k): k is Desc => typeof k === 'object' && k !== null && isDigest((k as Desc).digest) && Number.isSafeInteger((k as Desc).size),
     );
     for (const k of kids) {
       if (isIdx) {

@@ -6,13 +6,18 @@
  *   - Bearer: a token from the challenge's realm for (service, scope), fetched with the Basic
  *     credentials if any, else anonymously; cached per scope until shortly before it
  *     expires, and fetched once however many requests want it at the same time.
+ *     Credentials never travel over a weaker scheme than the registry's: an https registry
+ *     naming an http realm is refused when we would send credentials there (anonymous
+ *     token requests carry nothing to leak). The token answer is a bounded document.
  * A request is retried at most once after a 401 (the client enforces that), and a cached
  * token that drew a 401 is dropped.
  */
 import { failedPrecondition, unavailable } from '../errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import { basicHeader, type Credentials } from './credentials.js';
-import { discard, readBody, send } from './http.js';
+import { readDocument } from './document.js';
+import { discard, send } from './http.js';
+import { documentTimeoutMs, MAX_TOKEN_RESPONSE } from './limits.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 interface CachedToken {
@@ -37,7 +42,7 @@ export class Authorizer {
     const ch = this.challenges.get(url.origin);
     if (!ch) return undefined;
     if (ch.scheme === 'basic') return this.credentials ? basicHeader(this.credentials) : undefined;
-    if (ch.scheme === 'bearer') return `Bearer ${(await this.token(ch, scope, signal)).token}`;
+    if (ch.scheme === 'bearer') return `Bearer ${(await this.token(ch, scope, url, signal)).token}`;
     return undefined;
   }
 
@@ -61,20 +66,20 @@ export class Authorizer {
     return `${ch.params.realm ?? ''}\n${ch.params.service ?? ''}\n${scope}`;
   }
 
-  private token(ch: Challenge, scope: string, signal?: AbortSignal): Promise<CachedToken> {
+  private token(ch: Challenge, scope: string, registry: URL, signal?: AbortSignal): Promise<CachedToken> {
     const key = this.key(ch, scope);
     const cached = this.tokens.get(key);
     if (cached) {
       return cached.then(
-        (t) => (t.expiresAt > Date.now() ? t : this.refresh(key, ch, scope, signal)),
-        () => this.refresh(key, ch, scope, signal),
+        (t) => (t.expiresAt > Date.now() ? t : this.refresh(key, ch, scope, registry, signal)),
+        () => this.refresh(key, ch, scope, registry, signal),
       );
     }
-    return this.refresh(key, ch, scope, signal);
+    return this.refresh(key, ch, scope, registry, signal);
   }
 
-  private refresh(key: string, ch: Challenge, scope: string, signal?: AbortSignal): Promise<CachedToken> {
-    const p = this.fetchToken(ch, scope, signal);
+  private refresh(key: string, ch: Challenge, scope: string, registry: URL, signal?: AbortSignal): Promise<CachedToken> {
+    const p = this.fetchToken(ch, scope, registry, signal);
     this.tokens.set(key, p);
     p.catch(() => {
       if (this.tokens.get(key) === p) this.tokens.delete(key);
@@ -82,7 +87,7 @@ export class Authorizer {
     return p;
   }
 
-  private async fetchToken(ch: Challenge, scope: string, signal?: AbortSignal): Promise<CachedToken> {
+  private async fetchToken(ch: Challenge, scope: string, registry: URL, signal?: AbortSignal): Promise<CachedToken> {
     const realm = ch.params.realm;
     let url: URL;
     try {
@@ -90,6 +95,13 @@ export class Authorizer {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
     } catch {
       throw failedPrecondition('ERR_AUTH_CHALLENGE', `registry sent a Bearer challenge without a usable realm (${JSON.stringify(realm)})`, {});
+    }
+    if (this.credentials && registry.protocol === 'https:' && url.protocol !== 'https:') {
+      throw failedPrecondition(
+        'ERR_INSECURE_REALM',
+        `registry ${registry.origin} names token realm ${url.origin}${url.pathname} over plain http: refusing to send the credentials of user ${this.credentials.username} there`,
+        { url: url.origin, expected: 'https:', actual: url.protocol },
+      );
     }
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
     // The challenge names the scope the failed request needed; ours is the same or wider.
@@ -113,9 +125,23 @@ export class Authorizer {
       discard(res.body);
       throw unavailable('ERR_TOKEN_SERVER', `token server ${url.origin} answered HTTP ${res.status}`, { status: res.status });
     }
-    const body = JSON.parse((await readBody(res.body, 1 << 20)).toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
+    const what = `token server ${url.origin}`;
+    const text = await readDocument(res, {
+      what, cap: MAX_TOKEN_RESPONSE, capText: `the ${MAX_TOKEN_RESPONSE}-byte limit for token responses`,
+      kind: 'Unavailable', code: 'ERR_TOKEN_SERVER', timeoutMs: documentTimeoutMs(), signal,
+    });
+    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(text.toString('utf8'));
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      throw unavailable('ERR_TOKEN_SERVER', `${what}: answer is not a JSON object (HTTP ${res.status}, ${text.length} bytes)`, { url: url.origin });
+    }
     const token = body.token ?? body.access_token;
-    if (!token) throw unavailable('ERR_TOKEN_SERVER', `token server ${url.origin} returned no token`, {});
+    // It goes into an Authorization header: visible ASCII only, or Node would throw there.
+    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) {
+      throw unavailable('ERR_TOKEN_SERVER', `${what} returned ${token === undefined ? 'no token' : 'an unusable token (not visible ASCII)'}`, { url: url.origin });
+    }
     // Spec default lifetime is 60 s; renew 10 s early so a token never expires in flight.
     const life = (typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60) * 1000;
     return { token, expiresAt: Date.now() + Math.max(life - 10_000, life / 2) };

@@ -12,14 +12,13 @@ import { isDigest } from '../digest.js';
 import { Authorizer, pullScope } from './auth.js';
 import type { Credentials } from './credentials.js';
 import type { Descriptor } from './descriptor.js';
-import { discard, header, readBody, send, type RawResponse } from './http.js';
+import { readDocument } from './document.js';
+import { discard, header, send, type RawResponse } from './http.js';
+import { documentTimeoutMs, ERROR_BODY_TIMEOUT_MS, MAX_ERROR_BODY, MAX_MANIFEST } from './limits.js';
 import { acceptHeader, bareType } from './media-types.js';
 import { apiHost } from './reference.js';
 import { backoffMs, canceledBy, defaultRetry, isRetryableError, isRetryableStatus, sleep, type RetryPolicy } from './retry.js';
 import { sha256Of, verifier } from './verify.js';
-
-/** Manifests are held in memory; anything larger is refused (the registry's own limit is 4 MiB). */
-export const MAX_MANIFEST = 4 << 20;
 
 export interface ClientOptions {
   host: string;
@@ -116,7 +115,10 @@ export class RegistryClient {
         continue;
       }
       if (status >= 200 && status < 300) return res;
-      const body = await readBody(res.body, 64 << 10).catch(() => Buffer.alloc(0));
+      // Read for its message only: capped and quick, and any failure just loses the detail.
+      const body = await readDocument(res, {
+        what: o.what, cap: MAX_ERROR_BODY, capText: '', kind: 'Unavailable', code: 'ERR_HTTP_STATUS', timeoutMs: ERROR_BODY_TIMEOUT_MS,
+      }).catch(() => Buffer.alloc(0));
       throw this.statusError(res, o, body, attempt);
     }
   }
@@ -168,9 +170,11 @@ export class RegistryClient {
   }
 
   /**
-   * Fetches a manifest into memory (at most MAX_MANIFEST, or the descriptor's size) and
-   * verifies it: against the digest asked for, else against the registry's
-   * Docker-Content-Digest, and against `expected` when given.
+   * Fetches a manifest into memory and verifies it: against the digest asked for, else
+   * against the registry's Docker-Content-Digest, and against `expected` when given.
+   * Memory is bounded by min(expected size, MAX_MANIFEST): a descriptor declaring more than
+   * MAX_MANIFEST fails before the request, and a body running past the bound fails at the
+   * first chunk over (document.ts), as does one that is not complete in time.
    */
   async fetchManifest(
     repository: string,
@@ -178,19 +182,24 @@ export class RegistryClient {
     o: { hints?: string[]; expected?: Descriptor; signal?: AbortSignal; attempts?: number } = {},
   ): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
     const what = `manifest ${this.host}/${repository}${isDigest(object) ? '@' : ':'}${object}`;
+    const declared = o.expected?.size;
+    if (declared !== undefined && declared > MAX_MANIFEST) {
+      throw dataLoss('ERR_MANIFEST_TOO_LARGE', `${what}: declared size ${declared} bytes is over the ${MAX_MANIFEST}-byte limit for manifests`, {
+        digest: o.expected!.digest, expected: MAX_MANIFEST, actual: declared,
+      });
+    }
     const res = await this.request(this.manifestPath(repository, object), {
       repository, what, signal: o.signal, attempts: o.attempts, headers: { accept: acceptHeader(o.hints) },
     });
-    const limit = o.expected ? o.expected.size : MAX_MANIFEST;
-    let bytes: Buffer;
-    try {
-      bytes = await readBody(res.body, limit);
-    } catch (err) {
-      if (err instanceof RangeError) {
-        throw dataLoss('ERR_SIZE_MISMATCH', `${what}: larger than ${limit} bytes`, { expected: limit });
-      }
-      throw unavailable('ERR_REGISTRY_UNREACHABLE', `${what}: ${(err as Error).message}`, {});
-    }
+    const bytes = await readDocument(res, {
+      what,
+      ...(declared !== undefined
+        ? { cap: declared, capText: `the declared ${declared} bytes`, code: 'ERR_SIZE_MISMATCH' }
+        : { cap: MAX_MANIFEST, capText: `the ${MAX_MANIFEST}-byte limit for manifests`, code: 'ERR_MANIFEST_TOO_LARGE' }),
+      kind: 'DataLoss',
+      timeoutMs: documentTimeoutMs(),
+      signal: o.signal,
+    });
     const headerDigest = header(res.headers, 'docker-content-digest');
     const want = o.expected?.digest ?? (isDigest(object) ? object : headerDigest && isDigest(headerDigest) ? headerDigest : undefined);
     const digest = want ?? sha256Of(bytes);

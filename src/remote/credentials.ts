@@ -4,7 +4,7 @@
  * helpers (credsStore/credHelpers) are not run: executing programs named by a config file
  * is out of scope here.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { invalidArgument } from '../errors.js';
@@ -34,20 +34,36 @@ function candidates(host: string): string[] {
   return keys;
 }
 
-/** Credentials for `host` from the Docker config, or undefined (missing/unreadable file = none). */
-export function dockerConfigCredentials(host: string, path = configPath()): Credentials | undefined {
-  let cfg: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
+/** A Docker config is a few KiB; one larger than this is treated as unreadable. */
+const MAX_CONFIG = 1 << 20;
+
+function readCapped(path: string): string {
+  const fd = openSync(path, 'r');
   try {
-    cfg = JSON.parse(readFileSync(path, 'utf8'));
+    const buf = Buffer.alloc(MAX_CONFIG + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, n)) > 0; ) n += r;
+    if (n > MAX_CONFIG) throw new RangeError(`${path} is over ${MAX_CONFIG} bytes`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Credentials for `host` from the Docker config, or undefined (missing/unreadable/oversized file = none). */
+export function dockerConfigCredentials(host: string, path = configPath()): Credentials | undefined {
+  let cfg: { auths?: Record<string, { auth?: unknown; username?: unknown; password?: unknown } | null> } | null;
+  try {
+    cfg = JSON.parse(readCapped(path));
   } catch {
     return undefined;
   }
-  const auths = cfg?.auths ?? {};
+  const auths = typeof cfg?.auths === 'object' && cfg.auths !== null ? cfg.auths : {};
   for (const key of candidates(host)) {
     const entry = auths[key];
-    if (!entry) continue;
-    if (entry.username && entry.password !== undefined) return { username: entry.username, password: entry.password };
-    if (entry.auth) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    if (typeof entry.username === 'string' && entry.username && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+    if (typeof entry.auth === 'string' && entry.auth) {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
       const i = decoded.indexOf(':');
       if (i > 0) return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };

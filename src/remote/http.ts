@@ -1,11 +1,12 @@
 /**
  * One HTTP exchange over node:http/https, nothing more: no redirects, auth or retries (the
  * client layers those). The response body is returned unread as a stream so blobs are never
- * buffered. Connections are kept alive (idle sockets are unref'd by Node's agent, so they
- * never hold the process open).
+ * buffered (documents read whole go through document.ts, which caps them). Connections are
+ * kept alive (idle sockets are unref'd by Node's agent, so they never hold the process open).
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { DISCARD_TIMEOUT_MS, MAX_DISCARD } from './limits.js';
 
 const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
@@ -51,24 +52,20 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
   });
 }
 
-/** Reads at most `limit` bytes of a body (error responses, manifests); the rest is an error. */
-export async function readBody(body: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      body.destroy();
-      throw new RangeError(`response body exceeds ${limit} bytes`);
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Discards a body without reading it (frees the socket). */
+/**
+ * Drops a body we do not read. A short one is drained so its keep-alive socket can be
+ * reused; one longer than MAX_DISCARD, or not over within DISCARD_TIMEOUT_MS, has its
+ * socket destroyed — draining a body that never ends would keep the process alive.
+ */
 export function discard(body: IncomingMessage): void {
-  body.resume();
+  let n = 0;
+  const timer = setTimeout(() => body.destroy(), DISCARD_TIMEOUT_MS);
+  timer.unref();
+  body.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n > MAX_DISCARD) body.destroy();
+  });
+  body.once('close', () => clearTimeout(timer));
   body.once('error', () => {});
 }
 

@@ -13,6 +13,7 @@ import type { Store } from '../content/types.js';
 import { writeBlob } from '../content/write-blob.js';
 import { ContentError, isKind, notFound } from '../errors.js';
 import { recordImage } from '../oci/images.js';
+import type { BadEntry } from '../oci/index-entry.js';
 import { storeOciView } from '../oci/view.js';
 import type { RegistryClient } from './client.js';
 import { parseIndex, parseManifest, type Descriptor } from './descriptor.js';
@@ -22,6 +23,7 @@ import { formatReference, objectOf, type Reference } from './reference.js';
 import { canceledBy, type RetryPolicy } from './retry.js';
 import { transferBlob, type BlobState } from './transfer.js';
 import { DEFAULT_CONCURRENCY } from './defaults.js';
+import { MAX_MANIFEST, MAX_PULL_MANIFESTS } from './limits.js';
 
 export { DEFAULT_CONCURRENCY };
 
@@ -58,6 +60,8 @@ export interface PullResult {
   receivedBytes: number;
   existing: number;
   elapsedMs: number;
+  /** Entries of index.json that are not valid descriptors, kept as they were. */
+  badIndexEntries: BadEntry[];
 }
 
 export function blobRef(kind: BlobKind, digest: string): string {
@@ -114,6 +118,7 @@ export async function pull(o: PullOptions): Promise<PullResult> {
       const index = parseIndex(top.bytes, top.descriptor.digest);
       const wanted = o.allPlatforms ? index.manifests : pick(index.manifests, o.platform ?? hostPlatform(), name);
       if (!o.allPlatforms) target = wanted[0]!;
+      checkManifestBudget(name, wanted);
       for (const d of wanted) {
         emit({ event: 'blob', ref: blobRef('manifest', d.digest), kind: 'manifest', digest: d.digest, state: 'resolving', offset: 0, total: d.size });
         const m = await client.fetchManifest(repo, d.digest, { expected: d, signal });
@@ -171,7 +176,7 @@ export async function pull(o: PullOptions): Promise<PullResult> {
 
     const docs = new Map(parents.map((m) => [m.descriptor.digest, m.bytes]));
     const view = await storeOciView(store, target, docs, signal);
-    await recordImage(store.root, { name, mediaType: target.mediaType, digest: target.digest, size: target.size, platform: target.platform, view });
+    const badIndexEntries = await recordImage(store.root, { name, mediaType: target.mediaType, digest: target.digest, size: target.size, platform: target.platform, view });
     const totalBytes = items.reduce((t, i) => t + i.d.size, 0) + parents.reduce((t, m) => t + m.descriptor.size, 0);
     return {
       name,
@@ -182,9 +187,24 @@ export async function pull(o: PullOptions): Promise<PullResult> {
       receivedBytes: received,
       existing,
       elapsedMs: performance.now() - started,
+      badIndexEntries,
     };
   } finally {
     o.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/**
+ * The chosen children are held in memory until their blobs are committed; each read is
+ * bounded by min(declared size, MAX_MANIFEST) (client.fetchManifest), so their sum bounds
+ * the memory, and a pull over the budget fails before fetching any of them.
+ */
+function checkManifestBudget(name: string, wanted: readonly Descriptor[]): void {
+  const total = wanted.reduce((t, d) => t + Math.min(d.size, MAX_MANIFEST), 0);
+  if (total > MAX_PULL_MANIFESTS) {
+    throw new ContentError('DataLoss', 'ERR_MANIFEST_TOO_LARGE', `${name}: ${wanted.length} manifests declare ${total} bytes in total, over the ${MAX_PULL_MANIFESTS}-byte limit for one pull`, {
+      expected: MAX_PULL_MANIFESTS, actual: total,
+    });
   }
 }
 

@@ -127,3 +127,37 @@ describe('Bearer token flow', () => {
     expect(anon.code).toBe(6);
   });
 });
+
+describe('Bearer realm on a weaker scheme than the registry', () => {
+  let reg: Registry;
+  let tokens: TokenServer;
+  let cert: string;
+  beforeAll(async () => {
+    // An https registry whose challenge names the token server's http:// realm.
+    tokens = await startTokenServer({ bob: 'hunter2' });
+    const tls = selfSignedCert(await mkdtemp(join(tmp, 'downgrade-tls-')));
+    cert = tls.cert;
+    reg = await startRegistry({ tls, token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCert: tokens.rootCert } });
+    await pushImage({ host: reg.host, ca: readFileSync(cert), headers: (repo) => ({ authorization: `Bearer ${tokens.mint(repo, ['pull', 'push'])}` }) }, 'auth/img', 'v1', img);
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    await tokens?.close();
+  });
+
+  test('credentials are never sent to an http:// realm named by an https:// registry (exit 6, nothing sent)', async () => {
+    const root = await mkdtemp(join(tmp, 'downgrade-'));
+    const env = { DOCKER_CONFIG: join(tmp, 'no-docker-config'), NODE_EXTRA_CA_CERTS: cert };
+    expect(tokens.realm).toMatch(/^http:\/\//);
+    const before = tokens.requests.length;
+    const r = await dist(['pull', '--user', 'bob:hunter2', `${reg.host}/auth/img:v1`], { root, env });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toBe(`dist: registry https://${reg.host} names token realm ${tokens.realm} over plain http: refusing to send the credentials of user bob there\n`);
+    expect(tokens.requests.slice(before)).toEqual([]);
+    // Anonymous token requests carry nothing to leak: they go out, without credentials.
+    const anon = await dist(['pull', `${reg.host}/auth/img:v1`], { root, env });
+    expect(anon.code).toBe(6);
+    expect(anon.stderr).toMatch(/token server .* refused anonymous access/);
+    expect(tokens.requests.slice(before)).toEqual([{ scope: 'repository:auth/img:pull', status: 401 }]);
+  });
+});

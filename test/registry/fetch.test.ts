@@ -35,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.close();
   await reg?.stop();
-  await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true });
 });
 
 const remote = () => `${proxy.host}/fetch/img`;

@@ -1,6 +1,7 @@
 /**
  * Pure pieces of the registry client: reference parsing, WWW-Authenticate parsing,
- * platform choice, Docker config credentials, the OCI twin of a Docker manifest.
+ * platform choice, Docker config credentials, the OCI twin of a Docker manifest, index.json
+ * entry validation.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { choosePlatform, parsePlatform } from '../../src/remote/platform.js';
 import { formatReference, parseObject, parseReference } from '../../src/remote/reference.js';
 import { acceptHeader } from '../../src/remote/media-types.js';
 import { ociIndex, ociManifest } from '../../src/oci/convert.js';
+import { checkEntries, describeBadEntry } from '../../src/oci/index-entry.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -64,6 +66,13 @@ test('credentials: --user and Docker config auths', async () => {
     expect(dockerConfigCredentials('other', file)).toEqual({ username: 'x', password: 'y' });
     expect(dockerConfigCredentials('nope', file)).toBeUndefined();
     expect(dockerConfigCredentials('nope', join(dir, 'missing.json'))).toBeUndefined();
+    // Read with a 1 MiB cap; odd shapes are no credentials, never a crash.
+    const big = join(dir, 'big.json');
+    await writeFile(big, JSON.stringify({ auths: { other: { username: 'x', password: 'y' } }, pad: 'x'.repeat(1 << 20) }));
+    expect(dockerConfigCredentials('other', big)).toBeUndefined();
+    const odd = join(dir, 'odd.json');
+    await writeFile(odd, JSON.stringify({ auths: { a: null, b: { auth: 42 }, c: { username: 1, password: 2 } } }));
+    for (const h of ['a', 'b', 'c']) expect(dockerConfigCredentials(h, odd)).toBeUndefined();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -88,4 +97,31 @@ test('OCI twin of a Docker manifest keeps every blob digest', () => {
   expect(JSON.parse(ociIndex(Buffer.from(JSON.stringify(list)), new Map([[D, { digest: twin, size: 4 }]])).toString()).manifests[0]).toEqual({
     mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: twin, size: 4, platform: { os: 'linux', architecture: 'amd64' },
   });
+});
+
+test('index.json entries: what is bad, and how a warning names it', () => {
+  const M = 'application/vnd.oci.image.manifest.v1+json';
+  const named = (extra: Record<string, unknown>) => ({ mediaType: M, digest: D, size: 1, annotations: { 'org.opencontainers.image.ref.name': 'a/b:c' }, ...extra });
+  const entries = [
+    named({}),
+    { mediaType: 'application/vnd.example.artifact+json', digest: D, size: 7 }, // unnamed artifact: fine
+    [],
+    named({ annotations: { 'org.opencontainers.image.ref.name': 7 } }),
+    named({ platform: { os: 'linux' } }),
+    named({ size: 2 ** 53 }),
+    named({ mediaType: '' }),
+    'x'.repeat(500),
+  ];
+  const { good, bad } = checkEntries(entries);
+  expect(good).toEqual([entries[0], entries[1]]);
+  expect(bad.map((b) => [b.position, b.why])).toEqual([
+    [2, 'not a descriptor object'],
+    [3, 'annotations are not a map of strings'],
+    [4, 'bad platform {"os":"linux"}'],
+    [5, 'bad size 9007199254740992'],
+    [6, 'bad media type ""'],
+    [7, 'not a descriptor object'],
+  ]);
+  expect(describeBadEntry(bad[2]!, 'skipped')).toBe(`index.json entry 4 (name "a/b:c", digest "${D}"): skipped (bad platform {"os":"linux"})`);
+  expect(bad[5]!.label.length).toBeLessThan(100); // a huge entry is shortened in the warning
 });

@@ -1,11 +1,13 @@
 /**
  * `dist images [--json]` — names recorded in the root's OCI index.json (by `dist pull`,
  * or by any tool writing the layout, e.g. `skopeo copy … oci:ROOT:NAME`), with the digest
- * each points at and the image's size in the store.
+ * each points at and the image's size in the store. Entries that are not valid image
+ * descriptors are skipped with a warning on stderr naming each; the rest are listed.
  */
 import type { Command } from 'commander';
 import { formatBytes } from '../duration.js';
 import { listImages } from '../../oci/images.js';
+import { describeBadEntry } from '../../oci/index-entry.js';
 import { imageUsage } from '../../oci/usage.js';
 import { action, printJson, rootOf, table, withStore } from '../context.js';
 
@@ -16,7 +18,8 @@ export function register(program: Command): void {
     .option('--json', 'JSON array output')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
-        const records = await listImages(rootOf(cmd));
+        const { images: records, bad } = await listImages(rootOf(cmd));
+        for (const b of bad) process.stderr.write(`dist: warning: ${describeBadEntry(b, 'skipped')}\n`);
         await withStore(cmd, async (store) => {
           const rows = [];
           for (const r of records) {

@@ -3,6 +3,7 @@
  * of imports that every other command would otherwise pay at start-up).
  */
 import type { Command } from 'commander';
+import { describeBadEntry } from '../../oci/index-entry.js';
 import { connect } from '../../remote/connect.js';
 import { parsePlatform } from '../../remote/platform.js';
 import { JsonReporter, QuietReporter, TableReporter, type PullReporter } from '../../remote/progress.js';
@@ -32,6 +33,7 @@ export async function runPull(name: string, opts: Opts, cmd: Command): Promise<v
           onEvent: (e) => reporter.event(e),
         });
         reporter.finish(result);
+        for (const b of result.badIndexEntries) process.stderr.write(`dist: warning: ${describeBadEntry(b, 'left as is')}\n`);
       } finally {
         reporter.stop();
       }

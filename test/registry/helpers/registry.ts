@@ -1,16 +1,18 @@
 /**
  * Starts a real registry (Debian `docker-registry`, via scripts/registry.sh) on 127.0.0.1
  * with its own temp storage. A missing binary or a registry that never answers throws:
- * registry tests fail rather than skip. Plain module (no vitest) so bench/ can use it.
+ * registry tests fail rather than skip — a missing binary with one line saying how to get
+ * it, before anything is created (so the files' cleanups have nothing to trip over).
+ * Plain module (no vitest) so bench/ can use it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root, found from this file whether it runs from test/ or dist/test/. */
@@ -51,7 +53,21 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
+/** Throws the one clear error when `docker-registry` is not on PATH. */
+export function requireRegistryBinary(): void {
+  const found = (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', 'docker-registry'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!found) throw new Error('docker-registry not found: run .ci/install-registry.sh');
+}
+
 export async function startRegistry(options: RegistryOptions = {}): Promise<Registry> {
+  requireRegistryBinary();
   const workdir = await mkdtemp(join(tmpdir(), 'ck-registry-'));
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.htpasswd) env.REGISTRY_HTPASSWD = options.htpasswd;

@@ -37,8 +37,9 @@ export function readIndexJson(root: string): IndexJson {
 
 export function refNames(root: string): Record<string, string> {
   const out: Record<string, string> = {};
+  // Null-safe: tests plant bad entries (null, numbers) in index.json on purpose.
   for (const m of readIndexJson(root).manifests) {
-    const n = m.annotations?.['org.opencontainers.image.ref.name'];
+    const n = m?.annotations?.['org.opencontainers.image.ref.name'];
     if (n) out[n] = m.digest;
   }
   return out;
