@@ -29,6 +29,7 @@ import { stepTimer, type StepTiming } from '../steps.js';
 import { loadTrust, type TrustPolicy } from '../local/trust.js';
 import type { HashedFileId } from './file-hash.js';
 import { quarantineIfSame } from './quarantine.js';
+import { crashpoint } from '../testing/crashpoint.js';
 
 export type BlobProblem = 'corrupt' | 'truncated' | 'misnamed' | 'unreadable' | 'missing';
 
@@ -222,6 +223,7 @@ function classify(o: VerifyBlobOutcome, report: VerifyReport): void {
 async function deleteCorrupt(trust: TrustPolicy, issues: VerifyIssue[]): Promise<void> {
   for (const issue of issues) {
     if ((issue.problem !== 'corrupt' && issue.problem !== 'truncated') || !issue.digest || !issue.hashed) continue;
+    crashpoint('verify:before-quarantine');
     const r = await quarantineIfSame(trust, issue.path, issue.digest, issue.hashed);
     if (r.moved) {
       issue.deleted = true;

@@ -3,7 +3,7 @@
  * helpers, and the one place errors become `dist: <message>` plus an exit code.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { canceled, ContentError, EXIT_CODES, wrapSystemError } from '../errors.js';
+import { canceled, ContentError, EXIT_CODES, invalidArgument, wrapSystemError } from '../errors.js';
 import { closeDefaultEngine } from '../hash/engine.js';
 import { openStore, type LocalStore, type StoreOptions } from '../local/store.js';
 
@@ -14,9 +14,25 @@ export function rootOf(cmd: Command): string {
   return opts.root ?? process.env.DIST_ROOT ?? DEFAULT_ROOT;
 }
 
+/**
+ * Lock timing from the environment: DIST_LOCK_STALE_MS (default 10000) is how long a
+ * holder on another host (or of unknown identity) may go without a heartbeat before its
+ * ref is taken over — raise it for slow network file systems.
+ */
+function lockFromEnv(): StoreOptions['lock'] {
+  const raw = process.env.DIST_LOCK_STALE_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const staleMs = Number(raw);
+  if (!Number.isSafeInteger(staleMs) || staleMs < 2000) {
+    throw invalidArgument('ERR_INVALID_STALE', `DIST_LOCK_STALE_MS must be an integer of at least 2000 (ms), got ${JSON.stringify(raw)}`, { actual: raw });
+  }
+  return { staleMs };
+}
+
 /** Opens the store for a command; the caller must `await store.close()` (run() does). */
 export function storeOf(cmd: Command, options?: StoreOptions): LocalStore {
-  return openStore(rootOf(cmd), options);
+  const lock = lockFromEnv();
+  return openStore(rootOf(cmd), lock ? { ...options, lock: { ...lock, ...options?.lock } } : options);
 }
 
 /** Runs a command body with the store open, closing it (pool, watchers) whatever happens. */

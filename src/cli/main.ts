@@ -21,6 +21,8 @@ ${Object.entries(EXIT_CODES)
 Environment:
   DIST_ROOT    store root (default ${DEFAULT_ROOT})
   DIST_JOBS    hashing worker threads (default: available parallelism)
+  DIST_LOCK_STALE_MS  heartbeat age after which a ref held on another host is taken
+               over (default 10000; a holder alive on this host is never taken over)
   DIST_DEBUG   print stack traces on error`;
 
 export function buildProgram(): Command {

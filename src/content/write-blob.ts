@@ -172,19 +172,30 @@ async function copy(w: Writer, source: BlobSource, offset: number, options: Writ
 }
 
 export async function writeBlob(store: Store, ref: string, source: BlobSource, options: WriteBlobOptions = {}): Promise<WriteBlobResult> {
-  // A resumed prefix found corrupt is discarded by the writer (DataLoss ERR_RESUME_CORRUPT,
-  // the ingest back at offset 0): a source that can start over does so, once; a plain
-  // stream cannot deliver the bytes it already gave, and the error reaches the caller.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await writeOnce(store, ref, source, options);
-    } catch (err) {
-      if (attempt > 0 || !(isKind(err, 'DataLoss') && err.code === 'ERR_RESUME_CORRUPT' && canRestart(source))) throw err;
-    }
+  // Resumed bytes that turn out wrong — a prefix that does not match its checkpoint
+  // (DataLoss ERR_RESUME_CORRUPT: the writer already discarded it), or resumed data whose
+  // digest is not the expected one — are written again from byte 0, once, by a source that
+  // can start over. A plain stream cannot deliver the bytes it already gave: the error
+  // reaches the caller (and the ingest can be aborted or rerun).
+  const attempt = { resumedFrom: 0 };
+  try {
+    return await writeOnce(store, ref, source, options, false, attempt);
+  } catch (err) {
+    const corrupt = isKind(err, 'DataLoss') && err.code === 'ERR_RESUME_CORRUPT';
+    const badResume = isKind(err, 'FailedPrecondition') && err.code === 'ERR_DIGEST_MISMATCH' && attempt.resumedFrom > 0;
+    if (!(corrupt || badResume) || !canRestart(source)) throw err;
+    return writeOnce(store, ref, source, options, true, attempt);
   }
 }
 
-async function writeOnce(store: Store, ref: string, source: BlobSource, options: WriteBlobOptions): Promise<WriteBlobResult> {
+async function writeOnce(
+  store: Store,
+  ref: string,
+  source: BlobSource,
+  options: WriteBlobOptions,
+  fromZero: boolean,
+  attempt: { resumedFrom: number },
+): Promise<WriteBlobResult> {
   const { size, expected, signal } = options;
   let w: Writer;
   try {
@@ -196,10 +207,11 @@ async function writeOnce(store: Store, ref: string, source: BlobSource, options:
   let written = 0;
   try {
     let offset = (await w.status()).offset;
-    if (size !== undefined && offset > size) {
+    if ((size !== undefined && offset > size) || (fromZero && offset > 0)) {
       await w.truncate(0);
       offset = 0;
     }
+    attempt.resumedFrom = offset;
     written = await copy(w, source, offset, options);
     // An interrupted source may simply end early: never commit what it cut short.
     signal?.throwIfAborted();

@@ -160,7 +160,7 @@ export class LocalWriter implements Writer {
       await files.status.write(record);
       const opened: Opened = { dirId: files.dirId, data: files.data, statusFile: files.status, record, offset: size };
       const w = new LocalWriter(ref, cfg, paths, lock, opened, Promise.resolve(undefined as never));
-      w.hashTail = w.resumeHash(alg, size, record.checkpoint);
+      w.hashTail = (await w.resumeHash(alg, size, record.checkpoint)).hash;
       w.hashTail.catch(() => {});
       w.lastCheckpointOffset = record.checkpoint?.offset ?? 0;
       diag.ingestOpen.publish({ ref, offset: size, resumed: !!prev, fenced: files.fenced });
@@ -175,10 +175,12 @@ export class LocalWriter implements Writer {
 
   /**
    * Rebuilds the hash state for `size` bytes of data: from the checkpoint when it is from
-   * this hash build, within the data and matches the data's bytes at its end (the prefix it
-   * covers is then re-hashed in the background); else from 0.
+   * this hash build, within the data and matches the data's bytes at its end; else from 0.
+   * Resolves once the state to continue from is chosen (and, with a checkpoint, the
+   * background check of the prefix it covers has started, so no commit can precede it); the
+   * returned `hash` is the state over the whole data, which later writes chain onto.
    */
-  private async resumeHash(alg: Algorithm, size: number, cp: Checkpoint | undefined): Promise<HashState> {
+  private async resumeHash(alg: Algorithm, size: number, cp: Checkpoint | undefined): Promise<{ hash: Promise<HashState> }> {
     const engine = this.cfg.engine;
     let state: HashState | undefined;
     if (cp && compatible(cp, alg) && cp.offset <= size && (await tailCrc(this.data, cp.offset)) === cp.tailCrc) {
@@ -190,7 +192,8 @@ export class LocalWriter implements Writer {
     }
     const from = state?.offset ?? 0;
     diag.ingestResume.publish({ alg, size, from, checkpoint: !!state });
-    return hashRange(engine, this.data, state ?? (await engine.init(alg)), from, size);
+    const start = state ?? (await engine.init(alg));
+    return { hash: hashRange(engine, this.data, start, from, size) };
   }
 
   private assertOpen(op: string): void {

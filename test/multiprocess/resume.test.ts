@@ -155,7 +155,27 @@ describe('checkpoints that cannot be trusted fall back to a full re-hash', () =>
     expect(await badBlobs(root)).toEqual([]);
   });
 
-  it('data overwritten, with an expected digest: FailedPrecondition, nothing committed, ingest kept', async () => {
+  it('data overwritten, with an expected digest, from a ranged source: written again from byte 0, committed', async () => {
+    const root = await newRoot();
+    const at = 4 * MiB;
+    await partial(root, 'mismatch-ranged', at, 'close');
+    const p = ingestPaths(root, 'mismatch-ranged');
+    const fh = await open(p.data, 'r+');
+    await fh.write(Buffer.from([0xff ^ full[at - 1]!]), 0, 1, at - 1);
+    await fh.close();
+    const r = await resumeRun(root, 'mismatch-ranged');
+    expect(r.tag, JSON.stringify(r)).toBe('result');
+    // The first open re-hashes everything (the tail no longer matches the checkpoint); the
+    // second, after the mismatch, reopens what the failed commit kept and truncates it.
+    expect(r.resumes.length).toBe(2);
+    expect(r.resumes[0]).toEqual({ alg: 'sha256', size: at, from: 0, checkpoint: false });
+    expect(r.resumes[1]).toMatchObject({ alg: 'sha256', size: SIZE });
+    expect(r.written).toBe(SIZE);
+    expect(r.digest).toBe(DIGEST);
+    expect(await badBlobs(root)).toEqual([]);
+  });
+
+  it('data overwritten, with an expected digest, from a plain stream: FailedPrecondition, nothing committed, ingest kept', async () => {
     const root = await newRoot();
     const at = 4 * MiB;
     await partial(root, 'mismatch', at, 'close');
@@ -163,7 +183,7 @@ describe('checkpoints that cannot be trusted fall back to a full re-hash', () =>
     const fh = await open(p.data, 'r+');
     await fh.write(Buffer.from([0xff ^ full[at - 1]!]), 0, 1, at - 1);
     await fh.close();
-    const r = await resumeRun(root, 'mismatch');
+    const r = await resumeRun(root, 'mismatch', { source: 'stream' });
     expect(r.tag).toBe('error');
     expect(r).toMatchObject({ kind: 'FailedPrecondition', code: 'ERR_DIGEST_MISMATCH' });
     expect(r.resumes[0]).toMatchObject({ from: 0, checkpoint: false });
