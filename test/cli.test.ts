@@ -81,7 +81,9 @@ describe('dist CLI', () => {
       const data = randomBytes(300_000);
       const r = ok(await dist(['ingest', 'my-upload'], data));
       expect(r.stdout).toBe(`${digestOf(data)}\n`);
-      expect(r.stderr).toBe('');
+      // Nothing to verify against: the size committed is said, so a producer that stopped
+      // early does not pass unnoticed (issue 9).
+      expect(r.stderr).toBe('committed 300000 bytes (293KiB) unverified: no --expected-size or --expected-digest\n');
       expect((await store.info(digestOf(data))).size).toBe(300_000);
       expect(await store.listStatuses()).toEqual([]);
     });
@@ -91,6 +93,7 @@ describe('dist CLI', () => {
       const d = digestOf(data);
       const r = ok(await dist(['ingest', '--expected-digest', d, '--expected-size', '5000'], data));
       expect(r.stdout).toBe(`${d}\n`);
+      expect(r.stderr).toBe('');
       const d512 = digestOf(data, 'sha512');
       expect(ok(await dist(['ingest', '--expected-digest', d512, 'as-sha512'], data)).stdout).toBe(`${d512}\n`);
       expect((await store.info(d512)).size).toBe(5000);
@@ -122,10 +125,10 @@ describe('dist CLI', () => {
       expectErrorLine(r, EXIT_CODES.FailedPrecondition, '999', '1000');
     });
 
-    it('a malformed --expected-digest is InvalidArgument (exit 7) and touches nothing', async () => {
+    it('a malformed --expected-digest is a usage error (exit 2), like every malformed option value, and touches nothing', async () => {
       const before = await snapshotTree(root);
       for (const bad of ['sha256:../../etc', `sha256:${'A'.repeat(64)}`, 'md5:abc', '']) {
-        expectErrorLine(await dist(['ingest', '--expected-digest', bad, 'r'], 'data'), EXIT_CODES.InvalidArgument);
+        expectErrorLine(await dist(['ingest', '--expected-digest', bad, 'r'], 'data'), USAGE, '--expected-digest');
       }
       expect(await snapshotTree(root)).toEqual(before);
     });
@@ -199,8 +202,10 @@ describe('dist CLI', () => {
       const other = randomBytes(100);
       ok(await runCli(['ingest', 'flag-ref'], { root, env: { DIST_ROOT: elsewhere }, input: other }));
       expect((await store.info(digestOf(other))).size).toBe(100);
-      const listed = ok(await runCli(['list', '-q'], { env: { DIST_ROOT: elsewhere } }));
-      expect(listed.stdout).toBe('');
+      // A read-only command does not create the root it is pointed at.
+      const listed = await runCli(['list', '-q'], { env: { DIST_ROOT: elsewhere } });
+      expectErrorLine(listed, EXIT_CODES.NotFound, `store root ${elsewhere} does not exist`);
+      await expect(readdir(elsewhere)).rejects.toMatchObject({ code: 'ENOENT' });
     });
   });
 
@@ -228,8 +233,10 @@ describe('dist CLI', () => {
         expect(digests).toContain(row.slice(0, sizeAt).trim());
       }
 
+      // -q lists in the table's order (issue 9: the table was sorted, -q was not).
       const q = ok(await dist(['list', '-q']));
-      expect(q.stdout.trimEnd().split('\n').sort()).toEqual([...digests].sort());
+      expect(q.stdout.trimEnd().split('\n')).toEqual([...digests].sort());
+      expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([...digests].sort());
 
       const j = ok(await dist(['list', '--json']));
       const parsed = JSON.parse(j.stdout) as Array<{ digest: string; size: number; createdAt: string }>;
@@ -237,11 +244,11 @@ describe('dist CLI', () => {
       for (const p of parsed) expect(Number.isNaN(Date.parse(p.createdAt))).toBe(false);
     });
 
-    it('info shows each digest’s size; --json parses; a missing digest is NotFound (exit 3) and the others still print', async () => {
+    it('info shows DIGEST SIZE AGE as list does (human units); --json has exact bytes; a missing digest is NotFound (exit 3) and the others still print', async () => {
       const r = ok(await dist(['info', digests[0]!, digests[1]!]));
-      expect(r.stdout).toContain(digests[0]);
-      expect(r.stdout).toContain(digests[1]);
-      expect(r.stdout).toMatch(new RegExp(`${digests[1]}\\s+2048\\b`));
+      expect(r.stdout.split('\n')[0]).toMatch(/^DIGEST\s+SIZE\s+AGE$/);
+      expect(r.stdout).toMatch(new RegExp(`^${digests[0]}\\s+10B\\s+[\\d.]+m?s$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^${digests[1]}\\s+2\\.0KiB\\s+[\\d.]+m?s$`, 'm'));
 
       const j = ok(await dist(['info', '--json', ...digests]));
       expect((JSON.parse(j.stdout) as Array<{ digest: string; size: number }>).map((i) => [i.digest, i.size])).toEqual(
@@ -368,8 +375,13 @@ describe('dist CLI', () => {
         const printed = r.stdout.trimEnd().split('\n');
         expect(printed.sort()).toEqual([...digests].sort());
         const notes = r.stderr.trimEnd().split('\n');
-        expect(notes).toHaveLength(25);
-        for (const n of notes) expect(n).toMatch(/^content with digest sha256:[0-9a-f]{64} already exists$/);
+        const existing = notes.filter((n) => n.startsWith('content with digest'));
+        expect(existing).toHaveLength(25);
+        for (const n of existing) expect(n).toMatch(/^content with digest sha256:[0-9a-f]{64} already exists$/);
+        // Without --expected-digest, each fresh commit says its size (unverified).
+        const unverified = notes.filter((n) => !n.startsWith('content with digest'));
+        expect(unverified).toHaveLength(mode.startsWith('with --expected') ? 0 : 15);
+        for (const n of unverified) expect(n).toMatch(/^committed \d+ bytes \(\S+\) unverified: no --expected-size or --expected-digest$/);
 
         const stored = await readdir(join(root, 'blobs', 'sha256'));
         expect(stored.sort()).toEqual(digests.map((d) => d.slice(7)).sort());

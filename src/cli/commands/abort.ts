@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .argument('<ref...>', 'ingest refs')
     .action(
       action(async (refs: string[], _opts: object, cmd: Command) =>
-        withStore(cmd, async (store) => {
+        withStore(cmd, 'read', async (store) => {
           let code = 0;
           for (const r of refs) {
             try {

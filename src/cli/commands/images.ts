@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { formatBytes } from '../duration.js';
 import { listImages } from '../../oci/images.js';
 import { imageUsage } from '../../oci/usage.js';
-import { action, printJson, rootOf, table, withStore } from '../context.js';
+import { action, printJson, table, withStore } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -15,9 +15,9 @@ export function register(program: Command): void {
     .summary('list pulled image names with their manifest digest and size')
     .option('--json', 'JSON array output')
     .action(
-      action(async (opts: { json?: boolean }, cmd: Command) => {
-        const records = await listImages(rootOf(cmd));
-        await withStore(cmd, async (store) => {
+      action(async (opts: { json?: boolean }, cmd: Command) =>
+        withStore(cmd, 'read', async (store) => {
+          const records = await listImages(store.root);
           const rows = [];
           for (const r of records) {
             const u = await imageUsage(store, r);
@@ -31,7 +31,7 @@ export function register(program: Command): void {
               ...rows.map((r) => [r.name, r.digest, `${formatBytes(r.size)}${r.missing ? ` (${r.missing} missing)` : ''}`, r.platform ?? '-']),
             ]),
           );
-        });
-      }),
+        }),
+      ),
     );
 }

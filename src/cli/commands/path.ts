@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print paths only')
     .action(
       action(async (digests: string[], opts: { quiet?: boolean }, cmd: Command) =>
-        withStore(cmd, async (store) => {
+        withStore(cmd, 'read', async (store) => {
           const rows: string[][] = [];
           let code = 0;
           for (const d of await expandDash(digests)) {
