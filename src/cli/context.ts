@@ -73,7 +73,8 @@ export function table(rows: string[][]): string {
 
 /** Exit code for an error; prints the one-line message (escaped: it may quote a ref). */
 export function reportError(err: unknown): number {
-  const e = err instanceof ContentError ? err : wrapSystemError(err, 'unexpected error');
+  const syscall = (err as NodeJS.ErrnoException | undefined)?.syscall;
+  const e = err instanceof ContentError ? err : wrapSystemError(err, syscall ? `${syscall} failed` : 'unexpected error');
   process.stderr.write(`dist: ${escapeControls(e.message)}\n`);
   if (process.env.DIST_DEBUG) process.stderr.write(`${e.stack}\n`);
   return EXIT_CODES[e.kind];

@@ -35,7 +35,7 @@ export function register(program: Command): void {
           const bytes = r.removed.reduce((n, p) => n + p.offset, 0);
           process.stderr.write(
             `${r.dryRun ? 'would remove' : 'removed'} ${r.removed.length} item(s), ${formatBytes(bytes)}; kept ${r.kept} ingest(s)` +
-              `${r.kept ? ` (held, or not older than ${formatDuration(opts.olderThan)})` : ''}\n`,
+              `${r.kept ? ` (held by a live process${opts.olderThan ? `, or updated in the last ${formatDuration(opts.olderThan)}` : ''})` : ''}\n`,
           );
         }),
       ),
