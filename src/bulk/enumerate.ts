@@ -123,7 +123,21 @@ export async function* batches<T extends { size: number; error?: undefined }, E 
   let batch: T[] = [];
   let bytes = 0;
   let pending: Promise<IteratorResult<T | E>> | undefined;
+  // One timer per partial batch (not per item): it fires QUIET_MS after the last item came.
+  let lastItemAt = 0;
+  let quiet: Promise<'quiet'> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const armQuiet = (): Promise<'quiet'> =>
+    new Promise((resolve) => {
+      const check = () => {
+        const left = lastItemAt + QUIET_MS - performance.now();
+        timer = left > 0 ? setTimeout(check, left) : (resolve('quiet'), undefined);
+      };
+      timer = setTimeout(check, QUIET_MS);
+    });
   const flush = () => {
+    clearTimeout(timer);
+    quiet = undefined;
     const b = batch;
     batch = [];
     bytes = 0;
@@ -132,14 +146,7 @@ export async function* batches<T extends { size: number; error?: undefined }, E 
   try {
     for (;;) {
       pending ??= it.next();
-      let r: IteratorResult<T | E> | 'quiet';
-      if (batch.length === 0) r = await pending;
-      else {
-        let timer: NodeJS.Timeout | undefined;
-        const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), QUIET_MS)));
-        r = await Promise.race([pending, quiet]);
-        clearTimeout(timer);
-      }
+      const r = batch.length === 0 ? await pending : await Promise.race([pending, (quiet ??= armQuiet())]);
       if (r === 'quiet') {
         yield flush();
         continue;
@@ -156,12 +163,14 @@ export async function* batches<T extends { size: number; error?: undefined }, E 
         yield [f];
         continue;
       }
+      lastItemAt = performance.now();
       batch.push(f);
       bytes += f.size;
       if (batch.length >= limits.maxFiles || bytes >= limits.maxBytes) yield flush();
     }
     if (batch.length) yield flush();
   } finally {
+    clearTimeout(timer);
     // Stopped early: let the source clean up (close directories, stop reading stdin).
     if (pending === undefined) await it.return?.();
   }
