@@ -2,7 +2,8 @@
  * Turns the paths a caller names into the regular files to ingest, with their sizes (for
  * batching and progress totals), and groups them into worker batches.
  */
-import { opendir, stat } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContentError, invalidArgument, notFound, wrapSystemError } from '../errors.js';
 
@@ -67,19 +68,34 @@ async function* walk(dir: string, opts: EnumerateOptions, ancestors: Set<string>
   }
   for (const d of entries) {
     const path = join(dir, d.name);
-    if (d.isSymbolicLink() && !opts.followSymlinks) {
+    let kind = kindOf(d);
+    if (kind === undefined) {
+      // The file system did not say (DT_UNKNOWN): ask it.
+      try {
+        kind = kindOf(await lstat(path)) ?? 'special';
+      } catch (err) {
+        yield { path, error: statError(err, path) };
+        continue;
+      }
+    }
+    if (kind === 'symlink' && !opts.followSymlinks) {
       opts.onSkipped?.(path, 'symlink');
       continue;
     }
-    if (!d.isDirectory() && !d.isFile() && !d.isSymbolicLink()) {
+    if (kind === 'special') {
       opts.onSkipped?.(path, 'special');
+      continue;
+    }
+    // Without following links a real directory cannot be its own ancestor: no stat needed.
+    if (kind === 'dir' && !opts.followSymlinks) {
+      yield* walk(path, opts, ancestors);
       continue;
     }
     let st;
     try {
       st = await stat(path);
     } catch (err) {
-      const dangling = d.isSymbolicLink() && (err as NodeJS.ErrnoException).code === 'ENOENT';
+      const dangling = kind === 'symlink' && (err as NodeJS.ErrnoException).code === 'ENOENT';
       yield { path, error: dangling ? notFound('ERR_FILE_NOT_FOUND', `${path}: symlink to a missing file`, { path }) : statError(err, path) };
       continue;
     }
@@ -95,6 +111,17 @@ async function* walk(dir: string, opts: EnumerateOptions, ancestors: Set<string>
       ancestors.delete(id);
     } else opts.onSkipped?.(path, 'special');
   }
+}
+
+type Kind = 'file' | 'dir' | 'symlink' | 'special';
+
+/** What a directory entry or lstat result is; undefined when the file system did not say. */
+function kindOf(d: Dirent | Stats): Kind | undefined {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isFIFO() || d.isSocket() || d.isCharacterDevice() || d.isBlockDevice()) return 'special';
+  return undefined;
 }
 
 export interface BatchLimits {
