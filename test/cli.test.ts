@@ -182,6 +182,24 @@ describe('dist CLI', () => {
       expect((await readFile(await store.path(digestOf(full)))).equals(full)).toBe(true);
     });
 
+    // Regression (issue 9): a producer that dies early used to commit its partial output in
+    // silence. Unverified, the commit is still made (nothing tells it from a complete input)
+    // but its size is said; with --expected-size the short input fails and stays resumable.
+    it('a producer that dies early: unverified, the committed size is said; with --expected-size, exit 6 and resumable', async () => {
+      const bin = await distBinDir(tmp.dir);
+      const dying = `{ head -c 3000 /dev/zero; kill -9 $BASHPID; }`;
+      const r = await runShell(`${dying} | dist ingest my-download`, { binDir: bin, env: { DIST_ROOT: root } });
+      expect(r.code, r.stderr).toBe(137); // pipefail: the producer's SIGKILL; dist itself exited 0
+      expect(r.stdout).toBe(`${digestOf(Buffer.alloc(3000))}\n`);
+      // (bash adds its own "Killed" job line after dist's.)
+      expect(r.stderr.startsWith('committed 3000 bytes (2.9KiB) unverified: no --expected-size or --expected-digest\n')).toBe(true);
+
+      const v = await runShell(`${dying} | dist ingest --expected-size 10000 verified-download`, { binDir: bin, env: { DIST_ROOT: root } });
+      expect(v.stdout).toBe('');
+      expect(v.stderr).toMatch(/^dist: [^\n]*\b3000\b[^\n]*\b10000\b[^\n]*"verified-download"[^\n]*\n/);
+      expect(await store.status('verified-download')).toMatchObject({ offset: 3000, state: 'idle' });
+    });
+
     it('--no-wait on a ref held by another process is Unavailable (exit 5) naming the holder', async () => {
       const w = await store.writer({ ref: 'held' });
       try {

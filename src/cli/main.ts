@@ -25,6 +25,11 @@ Store root:
   --root, else $DIST_ROOT (empty means unset), else ${DEFAULT_ROOT}. Commands that write
   (ingest, add, pull) create it; every other command fails with NotFound (3) if it is missing.
 
+Output:
+  Tables and lines for people escape control characters in refs, paths and names (\x1b,
+  \n…; such a field is quoted); --json output carries them exactly. Sizes and rates are
+  binary (KiB, MiB/s).
+
 Environment:
   DIST_ROOT      store root (default ${DEFAULT_ROOT})
   DIST_JOBS      hashing worker threads (default: available parallelism)
