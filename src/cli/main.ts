@@ -26,8 +26,8 @@ Store root:
   (ingest, add, pull) create it; every other command fails with NotFound (3) if it is missing.
 
 Output:
-  Tables and lines for people escape control characters in refs, paths and names (\x1b,
-  \n…; such a field is quoted); --json output carries them exactly. Sizes and rates are
+  Tables and lines for people escape control characters in refs, paths and names (\\x1b,
+  \\n…; such a field is quoted); --json output carries them exactly. Sizes and rates are
   binary (KiB, MiB/s).
 
 Environment:
