@@ -53,6 +53,7 @@ describe('dist CLI', () => {
       const top = ok(await runCli(['--help']));
       expect(top.stdout).toMatch(/^Usage: dist /);
       expect(top.stdout).toContain('DIST_ROOT');
+      expect(top.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
       for (const [kind, code] of Object.entries(EXIT_CODES)) if (kind !== 'Internal') expect(top.stdout).toMatch(new RegExp(`${code}\\s+${kind}`));
       const after = top.stdout.slice(top.stdout.indexOf('Commands:\n') + 'Commands:\n'.length);
       const section = after.slice(0, after.search(/\n\s*\n|$/));
@@ -62,6 +63,7 @@ describe('dist CLI', () => {
       results.forEach((r, i) => {
         expect(r.code, `${commands[i]} --help: ${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(new RegExp(`^Usage: dist ${commands[i]}\\b`));
+        expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
       });
     });
 
