@@ -80,7 +80,7 @@ describe('dist ingest on a terminal', () => {
       // Waiting goes on (the writer polls every 50 ms): the notice is still said once.
       await new Promise((r) => setTimeout(r, 700));
       const said = run.output();
-      expect(said).toMatch(new RegExp(`^waiting for ref "held", held by pid ${process.pid}@${hostname()} for \\d+ms; waiting until it is released \\(--no-wait fails at once\\)\\r\\n$`));
+      expect(said).toMatch(new RegExp(`^waiting for ref "held", held by pid ${process.pid}@${hostname()} for [\\d.]+m?s; waiting until it is released \\(--no-wait fails at once\\)\\r\\n$`));
       await w.close();
       expect(await run.exited).toBe(0);
       expect(run.output().match(/waiting for ref/g)).toHaveLength(1);
