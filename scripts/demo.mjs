@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'src', 'cli', 'main.js');
-const root = process.env.DIST_ROOT ?? './.content';
+const root = process.env.DIST_ROOT || './.content';
 const env = { ...process.env, DIST_ROOT: root };
 
 /** Deterministic sample content: blob i is `size` bytes derived from its index. */

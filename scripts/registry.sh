@@ -22,7 +22,7 @@ port="${1:?usage: registry.sh PORT [WORKDIR]}"
 work="${2:-}"
 bin="$(command -v docker-registry || true)"
 if [ -z "$bin" ]; then
-  echo "registry.sh: docker-registry not found; run .ci/install-registry.sh" >&2
+  echo "registry.sh: docker-registry not found; run scripts/test-setup.sh" >&2
   exit 127
 fi
 

@@ -37,9 +37,12 @@ export function parseDigest(digest: unknown): ParsedDigest {
     });
   }
   const colon = digest.indexOf(':');
+  if (colon <= 0) {
+    throw invalidArgument('ERR_INVALID_DIGEST', `invalid digest ${JSON.stringify(digest)}: missing algorithm prefix (sha256:…)`, { digest });
+  }
   const alg = digest.slice(0, colon);
   const hex = digest.slice(colon + 1);
-  if (colon <= 0 || !isAlgorithm(alg)) {
+  if (!isAlgorithm(alg)) {
     throw invalidArgument('ERR_INVALID_DIGEST', `invalid digest ${JSON.stringify(digest)}: unsupported algorithm ${JSON.stringify(alg)}`, { digest });
   }
   const want = ALGORITHMS[alg];

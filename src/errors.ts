@@ -17,6 +17,7 @@ export const ERROR_KINDS = [
   'InvalidArgument',
   'LockCompromised',
   'DataLoss',
+  'PermissionDenied',
   'Internal',
   'Canceled',
 ] as const;
@@ -32,6 +33,7 @@ export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = Object.freeze({
   InvalidArgument: 7,
   LockCompromised: 8,
   DataLoss: 9,
+  PermissionDenied: 10,
   Canceled: 130,
 });
 
@@ -124,10 +126,14 @@ export const lockCompromised = (code: string, msg: string, d?: ErrorDetails) =>
   new ContentError('LockCompromised', code, msg, d);
 export const dataLoss = (code: string, msg: string, d?: ErrorDetails) => new ContentError('DataLoss', code, msg, d);
 export const canceled = (code: string, msg: string, d?: ErrorDetails) => new ContentError('Canceled', code, msg, d);
+export const permissionDenied = (code: string, msg: string, d?: ErrorDetails) =>
+  new ContentError('PermissionDenied', code, msg, d);
 
 /**
  * Wrap an unexpected (usually fs) error. ENOSPC/EDQUOT become FailedPrecondition
- * ERR_NO_SPACE so callers can tell "disk full, retry later" from a bug.
+ * ERR_NO_SPACE so callers can tell "disk full, retry later" from a bug; EACCES/EPERM/EROFS
+ * become PermissionDenied ERR_PERMISSION naming the path the system refused (a read-only
+ * store is a matter of rights, not of the request or the data).
  */
 export function wrapSystemError(err: unknown, context: string, d: ErrorDetails = {}): ContentError {
   if (err instanceof ContentError) return err;
@@ -138,7 +144,10 @@ export function wrapSystemError(err: unknown, context: string, d: ErrorDetails =
     return new ContentError('FailedPrecondition', 'ERR_NO_SPACE', `${context}: no space left on device`, details, { cause: err });
   }
   if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
-    return new ContentError('FailedPrecondition', 'ERR_PERMISSION', `${context}: ${e.message}`, details, { cause: err });
+    const path = typeof e.path === 'string' ? e.path : d.path;
+    const what = errno === 'EROFS' ? 'read-only file system' : 'permission denied';
+    const message = path !== undefined ? `${what}: ${path} (${context})` : `${what} (${context})`;
+    return new ContentError('PermissionDenied', 'ERR_PERMISSION', message, { ...details, ...(path !== undefined ? { path } : {}) }, { cause: err });
   }
   const message = e instanceof Error ? e.message : String(err);
   return new ContentError('Internal', errno ? `ERR_SYSTEM_${errno}` : 'ERR_INTERNAL', `${context}: ${message}`, details, {

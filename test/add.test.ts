@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { blake3 } from 'hash-wasm';
@@ -13,7 +13,7 @@ import { ingestFiles, type IngestedFile } from '../src/bulk/ingest.js';
 import { ContentError } from '../src/errors.js';
 import { HashPool } from '../src/hash/pool.js';
 import { digestOf, randomBytes } from './helpers/bytes.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, spawnCli } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { cleanupAll, makeTempDir } from './helpers/tmp.js';
 
@@ -148,7 +148,8 @@ describe('dist add', () => {
     await layout(src, files);
     const root = join(tmp.dir, 'store');
     const r = await runCli(['add', '-r', src], { root, env: { DIST_JOBS: '2' } });
-    expect(r.stderr).toMatch(/added 79 file\(s\), .*: \d+ new, \d+ already present; .* MB\/s/);
+    // One unit family everywhere (issue 9: the bar said MiB/s, the summary MB/s); no bar on a pipe.
+    expect(r.stderr).toMatch(/^added 79 file\(s\), [\d.]+MiB: \d+ new, \d+ already present; [\d.]+s, [\d.]+(B|KiB|MiB|GiB)\/s\n$/);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => l.split('  '));
     expect(lines).toHaveLength(Object.keys(files).length);
@@ -159,17 +160,86 @@ describe('dist add', () => {
     expect(Number(summary[1])).toBe(unique.size);
   });
 
-  it('--json parses and marks exactly one copy of each content as new', async () => {
+  it('--json prints one JSON object per line (NDJSON): each file, then a summary line; one copy of each content is new', async () => {
     const tmp = await makeTempDir();
     const src = join(tmp.dir, 'src');
     await layout(src, treeWithDuplicates());
     const r = await runCli(['add', '-r', '--json', src], { root: join(tmp.dir, 'store') });
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { files: IngestedFile[]; summary: { files: number; new: number; existed: number; bytes: number } };
-    expect(out.files).toHaveLength(79);
-    checkExistedOncePerDigest(out.files);
-    expect(out.summary.new).toBe(new Set(out.files.map((f) => f.digest)).size);
-    expect(out.summary.files).toBe(79);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const files = lines.filter((l) => l.type === 'file') as unknown as IngestedFile[];
+    expect(files).toHaveLength(79);
+    expect(lines).toHaveLength(80);
+    checkExistedOncePerDigest(files);
+    const summary = lines.at(-1)!;
+    expect(summary).toMatchObject({ type: 'summary', files: 79, existed: 79 - new Set(files.map((f) => f.digest)).size, errors: 0 });
+    expect(summary.new).toBe(new Set(files.map((f) => f.digest)).size);
+  });
+
+  it('--json streams: a file\'s line is out while later paths are still being read', async () => {
+    const tmp = await makeTempDir();
+    await layout(tmp.dir, { first: 'first file', second: 'second file' });
+    const child = spawnCli(['add', '--json', '-'], { root: join(tmp.dir, 'store') });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdin.write(`${join(tmp.dir, 'first')}\n`);
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(JSON.parse(out.split('\n')[0]!)).toEqual({ type: 'file', path: join(tmp.dir, 'first'), digest: digestOf('first file'), size: 10, existed: false });
+    child.stdin.end(`${join(tmp.dir, 'second')}\n`);
+    expect(await exited).toBe(0);
+    const lines = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.type)).toEqual(['file', 'file', 'summary']);
+  });
+
+  it('symlinks inside directories are skipped and counted, not followed (like cp -R and tar); -L follows them', async () => {
+    const tmp = await makeTempDir();
+    const src = join(tmp.dir, 'src');
+    const outside = join(tmp.dir, 'outside');
+    await layout(outside, { 'big.bin': randomBytes(50_000), 'dir/inner': 'inner' });
+    await layout(src, { 'real': 'real file' });
+    await symlink(join(outside, 'big.bin'), join(src, 'link-to-file'));
+    await symlink(join(outside, 'dir'), join(src, 'link-to-dir'));
+    await symlink(join(tmp.dir, 'nowhere'), join(src, 'dangling'));
+    await symlink(src, join(src, 'loop'));
+    const root = join(tmp.dir, 'store');
+
+    // Default: only the real file; the 4 links are skipped (a dangling one is no error).
+    const r = await runCli(['add', '-r', src], { root });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${digestOf('real file')}  ${join(src, 'real')}\n`);
+    expect(r.stderr).toMatch(/^added 1 file\(s\), 9B: 1 new, 0 already present; skipped 4 symlink\(s\) \(-L follows them\); /);
+
+    const j = await runCli(['add', '-r', '--json', src], { root });
+    const skipped = j.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.type === 'skipped');
+    expect(skipped.map((s) => [s.path, s.reason]).sort()).toEqual(['dangling', 'link-to-dir', 'link-to-file', 'loop'].map((n) => [join(src, n), 'symlink']).sort());
+
+    // -L: links to files and directories are followed; the loop back to src is skipped; the
+    // dangling link fails alone (exit 3) while the rest is added.
+    const l = await runCli(['add', '-r', '-L', src], { root });
+    expect(l.code).toBe(3);
+    expect(l.stderr).toContain(`dist: ${join(src, 'dangling')}: symlink to a missing file`);
+    expect(l.stderr).toMatch(/added 3 file\(s\), .*; skipped 1 directory loop\(s\); 1 failed; /);
+    expect(l.stdout.trimEnd().split('\n').sort()).toEqual(
+      [`${digestOf('real file')}  ${join(src, 'real')}`, `${digestOf(await readFile(join(outside, 'big.bin')))}  ${join(src, 'link-to-file')}`, `${digestOf('inner')}  ${join(src, 'link-to-dir', 'inner')}`].sort(),
+    );
+
+    // A symlink named on the command line is followed, as cp -H does.
+    const named = await runCli(['add', join(src, 'link-to-file')], { root });
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stdout).toBe(`${digestOf(await readFile(join(outside, 'big.bin')))}  ${join(src, 'link-to-file')}\n`);
+  });
+
+  it('a path with control characters is printed escaped; --json keeps it exact', async () => {
+    const tmp = await makeTempDir();
+    const name = 'evil\x1b[2J\nname';
+    await layout(tmp.dir, { [name]: 'x' });
+    const r = await runCli(['add', join(tmp.dir, name)], { root: join(tmp.dir, 'store') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${digestOf('x')}  "${tmp.dir}/evil\\x1b[2J\\nname"\n`);
+    const j = await runCli(['add', '--json', join(tmp.dir, name)], { root: join(tmp.dir, 'store') });
+    expect(JSON.parse(j.stdout.split('\n')[0]!).path).toBe(join(tmp.dir, name));
   });
 
   it('reads paths from stdin with -', async () => {

@@ -53,6 +53,7 @@ describe('dist CLI', () => {
       const top = ok(await runCli(['--help']));
       expect(top.stdout).toMatch(/^Usage: dist /);
       expect(top.stdout).toContain('DIST_ROOT');
+      expect(top.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
       for (const [kind, code] of Object.entries(EXIT_CODES)) if (kind !== 'Internal') expect(top.stdout).toMatch(new RegExp(`${code}\\s+${kind}`));
       const after = top.stdout.slice(top.stdout.indexOf('Commands:\n') + 'Commands:\n'.length);
       const section = after.slice(0, after.search(/\n\s*\n|$/));
@@ -62,6 +63,7 @@ describe('dist CLI', () => {
       results.forEach((r, i) => {
         expect(r.code, `${commands[i]} --help: ${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(new RegExp(`^Usage: dist ${commands[i]}\\b`));
+        expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
       });
     });
 
@@ -81,7 +83,9 @@ describe('dist CLI', () => {
       const data = randomBytes(300_000);
       const r = ok(await dist(['ingest', 'my-upload'], data));
       expect(r.stdout).toBe(`${digestOf(data)}\n`);
-      expect(r.stderr).toBe('');
+      // Nothing to verify against: the size committed is said, so a producer that stopped
+      // early does not pass unnoticed (issue 9).
+      expect(r.stderr).toBe('committed 300000 bytes (293KiB) unverified: no --expected-size or --expected-digest\n');
       expect((await store.info(digestOf(data))).size).toBe(300_000);
       expect(await store.listStatuses()).toEqual([]);
     });
@@ -91,6 +95,7 @@ describe('dist CLI', () => {
       const d = digestOf(data);
       const r = ok(await dist(['ingest', '--expected-digest', d, '--expected-size', '5000'], data));
       expect(r.stdout).toBe(`${d}\n`);
+      expect(r.stderr).toBe('');
       const d512 = digestOf(data, 'sha512');
       expect(ok(await dist(['ingest', '--expected-digest', d512, 'as-sha512'], data)).stdout).toBe(`${d512}\n`);
       expect((await store.info(d512)).size).toBe(5000);
@@ -122,10 +127,10 @@ describe('dist CLI', () => {
       expectErrorLine(r, EXIT_CODES.FailedPrecondition, '999', '1000');
     });
 
-    it('a malformed --expected-digest is InvalidArgument (exit 7) and touches nothing', async () => {
+    it('a malformed --expected-digest is a usage error (exit 2), like every malformed option value, and touches nothing', async () => {
       const before = await snapshotTree(root);
       for (const bad of ['sha256:../../etc', `sha256:${'A'.repeat(64)}`, 'md5:abc', '']) {
-        expectErrorLine(await dist(['ingest', '--expected-digest', bad, 'r'], 'data'), EXIT_CODES.InvalidArgument);
+        expectErrorLine(await dist(['ingest', '--expected-digest', bad, 'r'], 'data'), USAGE, '--expected-digest');
       }
       expect(await snapshotTree(root)).toEqual(before);
     });
@@ -179,6 +184,24 @@ describe('dist CLI', () => {
       expect((await readFile(await store.path(digestOf(full)))).equals(full)).toBe(true);
     });
 
+    // Regression (issue 9): a producer that dies early used to commit its partial output in
+    // silence. Unverified, the commit is still made (nothing tells it from a complete input)
+    // but its size is said; with --expected-size the short input fails and stays resumable.
+    it('a producer that dies early: unverified, the committed size is said; with --expected-size, exit 6 and resumable', async () => {
+      const bin = await distBinDir(tmp.dir);
+      const dying = `{ head -c 3000 /dev/zero; kill -9 $BASHPID; }`;
+      const r = await runShell(`${dying} | dist ingest my-download`, { binDir: bin, env: { DIST_ROOT: root } });
+      expect(r.code, r.stderr).toBe(137); // pipefail: the producer's SIGKILL; dist itself exited 0
+      expect(r.stdout).toBe(`${digestOf(Buffer.alloc(3000))}\n`);
+      // (bash adds its own "Killed" job line after dist's.)
+      expect(r.stderr.startsWith('committed 3000 bytes (2.9KiB) unverified: no --expected-size or --expected-digest\n')).toBe(true);
+
+      const v = await runShell(`${dying} | dist ingest --expected-size 10000 verified-download`, { binDir: bin, env: { DIST_ROOT: root } });
+      expect(v.stdout).toBe('');
+      expect(v.stderr).toMatch(/^dist: [^\n]*\b3000\b[^\n]*\b10000\b[^\n]*"verified-download"[^\n]*\n/);
+      expect(await store.status('verified-download')).toMatchObject({ offset: 3000, state: 'idle' });
+    });
+
     it('--no-wait on a ref held by another process is Unavailable (exit 5) naming the holder', async () => {
       const w = await store.writer({ ref: 'held' });
       try {
@@ -199,8 +222,10 @@ describe('dist CLI', () => {
       const other = randomBytes(100);
       ok(await runCli(['ingest', 'flag-ref'], { root, env: { DIST_ROOT: elsewhere }, input: other }));
       expect((await store.info(digestOf(other))).size).toBe(100);
-      const listed = ok(await runCli(['list', '-q'], { env: { DIST_ROOT: elsewhere } }));
-      expect(listed.stdout).toBe('');
+      // A read-only command does not create the root it is pointed at.
+      const listed = await runCli(['list', '-q'], { env: { DIST_ROOT: elsewhere } });
+      expectErrorLine(listed, EXIT_CODES.NotFound, `store root ${elsewhere} does not exist`);
+      await expect(readdir(elsewhere)).rejects.toMatchObject({ code: 'ENOENT' });
     });
   });
 
@@ -228,8 +253,10 @@ describe('dist CLI', () => {
         expect(digests).toContain(row.slice(0, sizeAt).trim());
       }
 
+      // -q lists in the table's order (issue 9: the table was sorted, -q was not).
       const q = ok(await dist(['list', '-q']));
-      expect(q.stdout.trimEnd().split('\n').sort()).toEqual([...digests].sort());
+      expect(q.stdout.trimEnd().split('\n')).toEqual([...digests].sort());
+      expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([...digests].sort());
 
       const j = ok(await dist(['list', '--json']));
       const parsed = JSON.parse(j.stdout) as Array<{ digest: string; size: number; createdAt: string }>;
@@ -237,11 +264,11 @@ describe('dist CLI', () => {
       for (const p of parsed) expect(Number.isNaN(Date.parse(p.createdAt))).toBe(false);
     });
 
-    it('info shows each digest’s size; --json parses; a missing digest is NotFound (exit 3) and the others still print', async () => {
+    it('info shows DIGEST SIZE AGE as list does (human units); --json has exact bytes; a missing digest is NotFound (exit 3) and the others still print', async () => {
       const r = ok(await dist(['info', digests[0]!, digests[1]!]));
-      expect(r.stdout).toContain(digests[0]);
-      expect(r.stdout).toContain(digests[1]);
-      expect(r.stdout).toMatch(new RegExp(`${digests[1]}\\s+2048\\b`));
+      expect(r.stdout.split('\n')[0]).toMatch(/^DIGEST\s+SIZE\s+AGE$/);
+      expect(r.stdout).toMatch(new RegExp(`^${digests[0]}\\s+10B\\s+[\\d.]+m?s$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^${digests[1]}\\s+2\\.0KiB\\s+[\\d.]+m?s$`, 'm'));
 
       const j = ok(await dist(['info', '--json', ...digests]));
       expect((JSON.parse(j.stdout) as Array<{ digest: string; size: number }>).map((i) => [i.digest, i.size])).toEqual(
@@ -368,8 +395,13 @@ describe('dist CLI', () => {
         const printed = r.stdout.trimEnd().split('\n');
         expect(printed.sort()).toEqual([...digests].sort());
         const notes = r.stderr.trimEnd().split('\n');
-        expect(notes).toHaveLength(25);
-        for (const n of notes) expect(n).toMatch(/^content with digest sha256:[0-9a-f]{64} already exists$/);
+        const existing = notes.filter((n) => n.startsWith('content with digest'));
+        expect(existing).toHaveLength(25);
+        for (const n of existing) expect(n).toMatch(/^content with digest sha256:[0-9a-f]{64} already exists$/);
+        // Without --expected-digest, each fresh commit says its size (unverified).
+        const unverified = notes.filter((n) => !n.startsWith('content with digest'));
+        expect(unverified).toHaveLength(mode.startsWith('with --expected') ? 0 : 15);
+        for (const n of unverified) expect(n).toMatch(/^committed \d+ bytes \(\S+\) unverified: no --expected-size or --expected-digest$/);
 
         const stored = await readdir(join(root, 'blobs', 'sha256'));
         expect(stored.sort()).toEqual(digests.map((d) => d.slice(7)).sort());

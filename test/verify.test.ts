@@ -55,13 +55,16 @@ describe('dist verify', () => {
     await flipByte(blobFile(root, bad));
     const r = await runCli(['verify'], { root });
     expect(r.code).toBe(9);
-    expect(r.stdout).toBe(`corrupt  ${bad}\n`);
-    expect(r.stderr).toContain(`dist: ${bad} is corrupt: content hashes to sha256:`);
+    // Regression (issue 9): each problem was printed twice (stdout and a `dist:` line).
+    expect(r.stdout).toMatch(new RegExp(`^corrupt  ${bad}  content hashes to sha256:[0-9a-f]{64} \\(\\d+ bytes\\)\n$`));
+    expect(r.stderr).not.toContain(bad);
 
     const del = await runCli(['verify', '--delete-corrupt'], { root });
     expect(del.code).toBe(9);
     // Moved out of the store, kept for inspection under quarantine/.
-    expect(del.stdout).toMatch(new RegExp(`^corrupt  ${bad}  \\(moved to ${join(root, 'quarantine')}/sha256-${bad.slice(7)}-\\d+-[0-9a-f]{8}\\)\\n$`));
+    expect(del.stdout).toMatch(
+      new RegExp(`^corrupt  ${bad}  content hashes to sha256:[0-9a-f]{64} \\(\\d+ bytes\\)  \\(moved to ${join(root, 'quarantine')}/sha256-${bad.slice(7)}-\\d+-[0-9a-f]{8}\\)\n$`),
+    );
     expect((await readdir(join(root, 'blobs', 'sha256'))).map((h) => `sha256:${h}`)).not.toContain(bad);
 
     const after = await runCli(['verify'], { root });
@@ -78,6 +81,19 @@ describe('dist verify', () => {
     expect(r.code).toBe(9);
     const report = JSON.parse(r.stdout) as VerifyReport;
     expect(report.issues).toEqual([expect.objectContaining({ problem: 'truncated', digest: bad, size: 0 })]);
+  });
+
+  // Regression (issue 9): the README promised "truncated" for a blob cut short; the store
+  // keeps no size record, so a shortened non-empty blob is corrupt, as README and --help now say.
+  it('a blob cut short by one byte is reported as corrupt', async () => {
+    const { root, digests } = await populated(5);
+    const bad = digests[2]!;
+    const file = blobFile(root, bad);
+    await chmod(file, 0o644);
+    await truncate(file, (await readFile(file)).length - 1);
+    const r = await runCli(['verify'], { root });
+    expect(r.code).toBe(9);
+    expect(r.stdout).toMatch(new RegExp(`^corrupt  ${bad}  content hashes to sha256:[0-9a-f]{64} \\(\\d+ bytes\\)\n$`));
   });
 
   it('misnamed files under blobs/ are reported (and never deleted)', async () => {
@@ -112,7 +128,7 @@ describe('dist verify', () => {
     const absent = digestOf('nowhere');
     const missing = await runCli(['verify', absent], { root });
     expect(missing.code).toBe(3);
-    expect(missing.stdout).toBe(`missing  ${absent}\n`);
+    expect(missing.stdout).toBe(`missing  ${absent}  ${absent} is not in the store\n`);
     expect((await runCli(['verify', 'sha256:xyz'], { root })).code).toBe(7);
   });
 
@@ -128,7 +144,7 @@ describe('dist verify', () => {
       for (const mode of ['native', 'wasm']) {
         const r = await runCli(['verify', '--hash', mode], { root });
         expect(r.code).toBe(9);
-        expect(r.stdout).toBe(`corrupt  ${digests[0]}\n`);
+        expect(r.stdout).toMatch(new RegExp(`^corrupt  ${digests[0]}  content hashes to `));
       }
     }
   });

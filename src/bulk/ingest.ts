@@ -10,7 +10,7 @@ import { ContentError, fromWire } from '../errors.js';
 import { defaultPool, fileHashMode } from '../hash/engine.js';
 import type { HashMode, HashPool } from '../hash/pool.js';
 import type { Store } from '../content/types.js';
-import { batches, DEFAULT_BATCH, enumerateFiles, type BatchLimits, type FileEntry } from './enumerate.js';
+import { batches, DEFAULT_BATCH, enumerateFiles, type BatchLimits, type FileEntry, type SkipReason } from './enumerate.js';
 import { runAhead } from './run-ahead.js';
 import type { IngestFileOutcome, IngestFilesTask } from './tasks.js';
 
@@ -27,6 +27,10 @@ export interface IngestFilesOptions {
   concurrency?: number;
   /** Walk directories (else a directory is an InvalidArgument error). */
   recursive?: boolean;
+  /** Follow symlinks inside walked directories (default: skip them; see enumerate.ts). */
+  followSymlinks?: boolean;
+  /** Called for each entry a walk passes over (symlinks not followed, sockets, loops). */
+  onSkipped?: (path: string, reason: SkipReason) => void;
   /** `native` (node:crypto) or `wasm`; default native for sha256/sha512, wasm for blake3. */
   hash?: HashMode | 'auto';
   algorithm?: Algorithm;
@@ -64,7 +68,8 @@ export async function* ingestFiles(
   };
 
   async function* found(): AsyncGenerator<FileEntry> {
-    for await (const e of enumerateFiles(paths, options.recursive ?? false)) {
+    const walk = { recursive: options.recursive, followSymlinks: options.followSymlinks, onSkipped: options.onSkipped };
+    for await (const e of enumerateFiles(paths, walk)) {
       if (!e.error) options.onFound?.(e.path, e.size);
       yield e;
     }
@@ -72,29 +77,34 @@ export async function* ingestFiles(
   }
 
   const source = runAhead(batches<Found, Failed>(found(), limits), 2 * concurrency);
-  const inflight = new Map<number, Promise<{ id: number; outcomes: IngestFileOutcome[] }>>();
+  type Done = { id: number; outcomes: IngestFileOutcome[] };
+  const inflight = new Map<number, Promise<Done>>();
   let nextId = 0;
   let exhausted = false;
+  // The next batch, awaited together with the batches in flight: finished files are
+  // reported while the input is slow (paths on a pipe), never held back until it moves.
+  let pending: Promise<{ next: Array<Found> | Failed | undefined }> | undefined;
   try {
     for (;;) {
-      while (!exhausted && inflight.size < concurrency) {
-        const b = await source.next();
-        if (b === undefined) {
-          exhausted = true;
-          break;
+      if (!exhausted && inflight.size < concurrency) pending ??= source.next().then((next) => ({ next }));
+      const waits: Array<Promise<Done | { next: Array<Found> | Failed | undefined }>> = [...inflight.values()];
+      if (pending) waits.push(pending);
+      if (waits.length === 0) break;
+      const r = await Promise.race(waits);
+      if ('next' in r) {
+        pending = undefined;
+        const b = r.next;
+        if (b === undefined) exhausted = true;
+        else if (!Array.isArray(b)) fail(b.path, b.error);
+        else {
+          const id = nextId++;
+          const task: IngestFilesTask = { root: store.root, alg, mode, paths: b.map((f) => f.path), dirMode: trust?.dirMode, group: trust?.group };
+          inflight.set(id, pool.run<IngestFileOutcome[]>('ingest-files', () => task).then((outcomes) => ({ id, outcomes })));
         }
-        if (!Array.isArray(b)) {
-          fail(b.path, b.error);
-          continue;
-        }
-        const id = nextId++;
-        const task: IngestFilesTask = { root: store.root, alg, mode, paths: b.map((f) => f.path), dirMode: trust?.dirMode, group: trust?.group };
-        inflight.set(id, pool.run<IngestFileOutcome[]>('ingest-files', () => task).then((outcomes) => ({ id, outcomes })));
+        continue;
       }
-      if (inflight.size === 0) break;
-      const { id, outcomes } = await Promise.race(inflight.values());
-      inflight.delete(id);
-      for (const o of outcomes) {
+      inflight.delete(r.id);
+      for (const o of r.outcomes) {
         if (o.error) fail(o.path, fromWire(o.error));
         else yield { path: o.path, digest: o.digest, size: o.size, existed: o.existed };
       }

@@ -2,16 +2,44 @@
  * What every `dist` command shares: the store root (--root, $DIST_ROOT, ./.content), output
  * helpers, and the one place errors become `dist: <message>` plus an exit code.
  */
-import { InvalidArgumentError, type Command } from 'commander';
-import { canceled, ContentError, EXIT_CODES, invalidArgument, wrapSystemError } from '../errors.js';
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { canceled, ContentError, EXIT_CODES, failedPrecondition, invalidArgument, notFound, wrapSystemError } from '../errors.js';
 import { closeDefaultEngine } from '../hash/engine.js';
 import { openStore, type LocalStore, type StoreOptions } from '../local/store.js';
+import { displayField, escapeControls } from './escape.js';
 
 export const DEFAULT_ROOT = './.content';
 
+/** --root (never empty: its parser refuses ''), else $DIST_ROOT unless empty, else ./.content. */
 export function rootOf(cmd: Command): string {
   const opts = cmd.optsWithGlobals() as { root?: string };
-  return opts.root ?? process.env.DIST_ROOT ?? DEFAULT_ROOT;
+  return opts.root ?? (process.env.DIST_ROOT || DEFAULT_ROOT);
+}
+
+/**
+ * `read`: the command needs an existing store (list, info, active, verify, prune…); a
+ * missing root is NotFound, so a typo in --root is an error and not an empty store created
+ * on the spot. `write`: the command creates the root when it is missing (ingest, add, pull).
+ */
+export type Access = 'read' | 'write';
+
+/** Checks the root before the store is opened (opening one creates it). */
+export async function checkRoot(root: string, access: Access): Promise<void> {
+  const notDir = () => failedPrecondition('ERR_ROOT_NOT_DIRECTORY', `store root ${root} is not a directory`, { path: root });
+  let st;
+  try {
+    st = await stat(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && access === 'write') return;
+    if (code === 'ENOENT') {
+      throw notFound('ERR_ROOT_NOT_FOUND', `store root ${root} does not exist (ingest, add and pull create it)`, { path: root });
+    }
+    if (code === 'ENOTDIR') throw notDir();
+    throw wrapSystemError(err, `opening store root ${root}`, { path: root });
+  }
+  if (!st.isDirectory()) throw notDir();
 }
 
 /**
@@ -29,15 +57,12 @@ function lockFromEnv(): StoreOptions['lock'] {
   return { staleMs };
 }
 
-/** Opens the store for a command; the caller must `await store.close()` (run() does). */
-export function storeOf(cmd: Command, options?: StoreOptions): LocalStore {
-  const lock = lockFromEnv();
-  return openStore(rootOf(cmd), lock ? { ...options, lock: { ...lock, ...options?.lock } } : options);
-}
-
 /** Runs a command body with the store open, closing it (pool, watchers) whatever happens. */
-export async function withStore<T>(cmd: Command, body: (store: LocalStore) => Promise<T>, options?: StoreOptions): Promise<T> {
-  const store = storeOf(cmd, options);
+export async function withStore<T>(cmd: Command, access: Access, body: (store: LocalStore) => Promise<T>, options?: StoreOptions): Promise<T> {
+  const root = rootOf(cmd);
+  await checkRoot(root, access);
+  const lock = lockFromEnv();
+  const store = openStore(root, { ...options, create: access === 'write', ...(lock ? { lock: { ...lock, ...options?.lock } } : {}) });
   try {
     return await body(store);
   } finally {
@@ -50,18 +75,23 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Left-aligned columns separated by two spaces; the last column is not padded. */
+/**
+ * Left-aligned columns separated by two spaces; the last column is not padded. Cells are
+ * escaped for the terminal (src/cli/escape.ts): a ref or path cannot break a row.
+ */
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
+  const safe = rows.map((r) => r.map(displayField));
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  for (const r of safe) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return safe.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-/** Exit code for an error; prints the one-line message. */
+/** Exit code for an error; prints the one-line message (escaped: it may quote a ref). */
 export function reportError(err: unknown): number {
-  const e = err instanceof ContentError ? err : wrapSystemError(err, 'unexpected error');
-  process.stderr.write(`dist: ${e.message}\n`);
+  const syscall = (err as NodeJS.ErrnoException | undefined)?.syscall;
+  const e = err instanceof ContentError ? err : wrapSystemError(err, syscall ? `${syscall} failed` : 'unexpected error');
+  process.stderr.write(`dist: ${escapeControls(e.message)}\n`);
   if (process.env.DIST_DEBUG) process.stderr.write(`${e.stack}\n`);
   return EXIT_CODES[e.kind];
 }
@@ -95,17 +125,6 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       // stalled pipe would keep the process alive until the producer writes again.
       if (err instanceof ContentError && err.kind === 'Canceled') process.exit(process.exitCode);
     }
-  };
-}
-
-/** Parses a non-negative integer option (sizes, offsets). */
-export function intOption(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
-      throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
-    }
-    return n;
   };
 }
 

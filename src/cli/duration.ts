@@ -41,5 +41,5 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${v}B` : `${v.toFixed(v < 10 ? 1 : 0)}${units[i]}`;
+  return i === 0 ? `${Math.round(v)}B` : `${v.toFixed(v < 10 ? 1 : 0)}${units[i]}`;
 }

@@ -3,32 +3,56 @@
  * `dist`: the command line over the content store. Exit codes are the error kinds'
  * (src/errors.ts EXIT_CODES); 2 is a usage error.
  */
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CODES } from '../errors.js';
 import { commands } from './commands/index.js';
 import { DEFAULT_ROOT } from './context.js';
+import { nonEmptyOption } from './options.js';
 
 const exitHelp = `
 Exit codes:
   0    success (also: content already exists)
   1    internal error
-  2    usage error
+  2    usage error: unknown command or option, missing argument, or a malformed option
+       value (number, duration, choice, digest, algorithm)
 ${Object.entries(EXIT_CODES)
   .filter(([k]) => k !== 'Internal')
   .map(([k, v]) => `  ${String(v).padEnd(4)} ${k}`)
   .join('\n')}
 
+Store root:
+  --root, else $DIST_ROOT (empty means unset), else ${DEFAULT_ROOT}. Commands that write
+  (ingest, add, pull) create it; every other command fails with NotFound (3) if it is missing.
+
+Output:
+  Tables and lines for people escape control characters in refs, paths and names (\\x1b,
+  \\n…; such a field is quoted); --json output carries them exactly. Sizes and rates are
+  binary (KiB, MiB/s).
+
 Environment:
-  DIST_ROOT    store root (default ${DEFAULT_ROOT})
-  DIST_JOBS    hashing worker threads (default: available parallelism)
-  DIST_LOCK_STALE_MS  heartbeat age after which a ref held on another host is taken
-               over (default 10000; a holder alive on this host is never taken over)
-  DIST_DEBUG   print stack traces on error`;
+  DIST_ROOT      store root (default ${DEFAULT_ROOT})
+  DIST_JOBS      hashing worker threads (default: available parallelism)
+  DIST_LOCK_STALE_MS
+                 heartbeat age (ms) after which a ref held on another host is taken
+                 over (default 10000; a holder alive on this host is never taken over)
+  DIST_PROGRESS  1 forces the progress bar on, 0 off (default: on when stderr is a terminal)
+  DIST_DEBUG     print stack traces on error`;
+
+/** The package's version (dist/src/cli/main.js → ../../../package.json). */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 export function buildProgram(): Command {
   const program = new Command('dist')
     .description('containerkit: a daemonless content-addressable blob store')
-    .option('--root <dir>', `store root (env DIST_ROOT, default ${DEFAULT_ROOT})`)
+    .version(version(), '-V, --version', 'print the version')
+    .addOption(new Option('--root <dir>', `store root (env DIST_ROOT, default ${DEFAULT_ROOT})`).argParser(nonEmptyOption('--root')))
     .addHelpText('after', exitHelp)
     // Usage errors are one line too, with the hint folded in.
     .configureOutput({ outputError: (str, write) => write(`dist: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })

@@ -1,7 +1,12 @@
 /**
- * A one-line progress bar on stderr — files, bytes, rate, ETA — redrawn at most every
- * 100 ms. Silent unless stderr is a TTY (so pipes, logs and tests see only real output);
- * DIST_PROGRESS=1 forces it on, =0 off.
+ * A one-line progress bar on stderr — files, bytes, rate, ETA. Silent unless stderr is a
+ * TTY (so pipes, logs and tests see only real output); DIST_PROGRESS=1 forces it on, =0 off.
+ *
+ * Guarantees: the bar is repainted at most every 100 ms, and never later than 100 ms after
+ * the counts change (a trailing paint), so it is always on screen while work runs. Lines
+ * the command prints through `print()` appear above the bar: when stdout shares the
+ * terminal, the bar is erased, the line written, and the bar painted again at once — so a
+ * command that prints a line per file never leaves the screen without its bar.
  */
 import { formatBytes, formatDuration } from './duration.js';
 
@@ -14,52 +19,81 @@ export interface ProgressCounts {
   totalsFinal: boolean;
 }
 
+const PERIOD_MS = 100;
+
 export class Progress {
   readonly enabled: boolean;
   private readonly started = performance.now();
-  private lastDraw = 0;
-  private drawn = false;
+  private lastPaint = -Infinity;
+  private shown = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** stdout is on the same terminal: lines printed there would land on the bar's row. */
+  private readonly sharesScreen: boolean;
   readonly counts: ProgressCounts = { filesDone: 0, bytesDone: 0, filesTotal: 0, bytesTotal: 0, totalsFinal: false };
 
   constructor(
     private readonly label: string,
     private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly out: NodeJS.WriteStream = process.stdout,
   ) {
     const force = process.env.DIST_PROGRESS;
     this.enabled = force === '1' ? true : force === '0' ? false : !!stream.isTTY;
+    this.sharesScreen = this.enabled && !!out.isTTY;
   }
 
   found(bytes: number): void {
     this.counts.filesTotal++;
     this.counts.bytesTotal += bytes;
-    this.draw();
+    this.changed();
   }
 
   finalTotals(): void {
     this.counts.totalsFinal = true;
-    this.draw();
+    this.changed();
   }
 
   done(bytes: number, files = 1): void {
     this.counts.filesDone += files;
     this.counts.bytesDone += bytes;
-    this.draw();
+    this.changed();
   }
 
   set(c: Partial<ProgressCounts>): void {
     Object.assign(this.counts, c);
-    this.draw();
+    this.changed();
   }
 
-  /** Seconds since start, for summaries. */
+  /** Milliseconds since start, for summaries. */
   get elapsedMs(): number {
     return performance.now() - this.started;
   }
 
-  /** Erase the bar (call before printing a summary or an error). */
-  clear(): void {
-    if (this.drawn) this.stream.write('\r\x1b[K');
-    this.drawn = false;
+  /** Writes `text` (whole lines) to stdout above the bar. */
+  print(text: string): void {
+    if (!this.shown || !this.sharesScreen) {
+      this.out.write(text);
+      return;
+    }
+    this.erase();
+    this.out.write(text);
+    this.paint();
+  }
+
+  /** Runs `write`, which prints whole lines on stderr (a warning, an error), above the bar. */
+  printErr(write: () => void): void {
+    if (!this.shown) return write();
+    this.erase();
+    write();
+    this.paint();
+  }
+
+  /** Erases the bar for good (before a summary or at exit); later updates draw nothing. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.erase();
   }
 
   line(): string {
@@ -78,18 +112,28 @@ export class Progress {
     );
   }
 
-  private draw(): void {
-    if (!this.enabled) return;
-    const now = performance.now();
-    if (now - this.lastDraw < 100) return;
-    this.lastDraw = now;
+  /** Paints now if the last paint is old enough, else once when it is. */
+  private changed(): void {
+    if (!this.enabled || this.stopped) return;
+    const wait = this.lastPaint + PERIOD_MS - performance.now();
+    if (wait <= 0) return this.paint();
+    // unref: a pending repaint never keeps the process alive.
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.paint();
+    }, wait).unref();
+  }
+
+  private paint(): void {
+    if (this.stopped) return;
+    this.lastPaint = performance.now();
     const cols = this.stream.columns || 100;
     this.stream.write(`\r${this.line().slice(0, cols - 1)}\x1b[K`);
-    this.drawn = true;
+    this.shown = true;
   }
-}
 
-/** Decimal megabytes per second, as benchmarks and summaries quote it. */
-export function mbPerSec(bytes: number, ms: number): string {
-  return ms > 0 ? ((bytes / 1e6) / (ms / 1000)).toFixed(1) : '-';
+  private erase(): void {
+    if (this.shown) this.stream.write('\r\x1b[K');
+    this.shown = false;
+  }
 }

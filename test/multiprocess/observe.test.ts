@@ -72,14 +72,14 @@ describe('active and prune across processes', () => {
     expect(JSON.parse(young.stdout).removed).toEqual([]);
 
     // --dry-run lists idle + stale, removes nothing.
-    const dry = await cli(root, ['prune', '--dry-run', '--json']);
+    const dry = await cli(root, ['prune', '--older-than', '0', '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
     const dr = JSON.parse(dry.stdout);
     expect(dr.dryRun).toBe(true);
     expect(dr.removed.map((x: any) => `${x.ref}:${x.state}`).sort()).toEqual(['layer-idle:idle', 'layer-stale:stale']);
     for (const ref of ['layer-idle', 'layer-stale']) expect(await exists(ingestPaths(root, ref).dir)).toBe(true);
 
-    const real = await cli(root, ['prune', '--json']);
+    const real = await cli(root, ['prune', '--older-than', '0', '--json']);
     expect(real.code, real.stderr).toBe(0);
     const rr = JSON.parse(real.stdout);
     expect(rr.removed.map((x: any) => x.ref).sort()).toEqual(['layer-idle', 'layer-stale']);
@@ -116,7 +116,7 @@ describe('active and prune across processes', () => {
     const old = (Date.now() - 600_000) / 1000;
     await utimes(tmp, old, old);
 
-    const r = await cli(root, ['prune', '--json']);
+    const r = await cli(root, ['prune', '--older-than', '0', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);
     const removed = res.removed.map((x: any) => `${x.key}:${x.state}`).sort();
@@ -169,7 +169,7 @@ describe('crash debris never blocks the next writer, active, or prune', () => {
     expect(act.code, act.stderr).toBe(0);
     const listed = JSON.parse(act.stdout) as any[];
     for (const s of listed) expect(['idle', 'stale']).toContain(s.state);
-    const dry = await cli(root, ['prune', '--dry-run']);
+    const dry = await cli(root, ['prune', '--older-than', '0', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
 
     const results = await mapLimit(refs, 4, (ref, i) =>
@@ -182,7 +182,7 @@ describe('crash debris never blocks the next writer, active, or prune', () => {
     expect(await badBlobs(root)).toEqual([]);
     const after = await cli(root, ['active']);
     expect(after.code).toBe(0);
-    const pr = await cli(root, ['prune']);
+    const pr = await cli(root, ['prune', '--older-than', '0']);
     expect(pr.code, pr.stderr).toBe(0);
     const left = (await readdir(join(root, 'ingest'))).filter((n) => /^[0-9a-f]{64}/.test(n) || n.startsWith('.'));
     expect(left).toEqual([]);

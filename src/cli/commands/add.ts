@@ -1,18 +1,22 @@
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
-import { ingestFiles, type IngestedFile } from '../../bulk/ingest.js';
-import { parseAlgorithm } from '../../digest.js';
+import type { SkipReason } from '../../bulk/enumerate.js';
+import { ingestFiles } from '../../bulk/ingest.js';
 import type { ContentError } from '../../errors.js';
 import { configureDefaultEngine } from '../../hash/engine.js';
-import { action, intOption, printJson, reportError, withStore } from '../context.js';
+import { action, reportError, withStore } from '../context.js';
 import { formatBytes } from '../duration.js';
-import { mbPerSec, Progress } from '../progress.js';
+import { displayField } from '../escape.js';
+import { algorithmOption, countOption } from '../options.js';
+import { Progress } from '../progress.js';
+import type { Algorithm } from '../../digest.js';
 
 interface Opts {
   recursive?: boolean;
+  dereference?: boolean;
   json?: boolean;
-  hash: 'auto' | 'wasm' | 'native';
-  algorithm: string;
+  hash?: 'wasm' | 'native';
+  algorithm: Algorithm;
   jobs?: number;
 }
 
@@ -27,41 +31,60 @@ async function* pathsOf(args: string[]): AsyncGenerator<string> {
   }
 }
 
+/** One NDJSON line (--json): scripts see each file as it lands, not after the whole run. */
+function emit(record: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(record) + '\n');
+}
+
 export function register(program: Command): void {
   program
     .command('add')
     .summary('add local files to the store (in parallel, whole files per worker)')
     .description(
-      'Adds each FILE (each file under DIR with -r) as a blob: worker threads read, hash, write and commit whole files. Prints `DIGEST  PATH` per file as it completes (or one JSON document with --json) and a summary on stderr; a progress bar on stderr when it is a terminal. Identical files are stored once. Exits with the first failing file\'s code.',
+      'Adds each FILE (each file under DIR with -r) as a blob: worker threads read, hash, write and commit whole files. ' +
+        'Prints `DIGEST  PATH` per file as it completes, or with --json one JSON object per line as files land ' +
+        '({"type":"file"|"skipped"|"error",…}) and a last {"type":"summary",…} line; a summary on stderr, and a progress bar ' +
+        'on stderr when it is a terminal. Identical files are stored once.\n\n' +
+        'Symlinks: a PATH named on the command line (or on stdin) is followed; inside directories symlinks are skipped ' +
+        '(like cp -R and tar) and counted in the summary, unless -L follows them (to files and directories; a loop is skipped). ' +
+        'Sockets, FIFOs and devices inside directories are skipped too.\n\n' +
+        'A file that cannot be added is reported and the rest go on; the exit code is then the first failure\'s.',
     )
     .argument('<path...>', 'files or directories (- reads paths from stdin, one per line)')
     .option('-r, --recursive', 'add the files under directories')
-    .option('--json', 'print the results as JSON')
-    .addOption(new Option('--hash <mode>', 'hash implementation: native (node:crypto) or wasm (hash-wasm)').choices(['auto', 'wasm', 'native']).default('auto'))
-    .option('-a, --algorithm <alg>', 'digest algorithm: sha256, sha512, blake3', 'sha256')
-    .option('-j, --jobs <n>', 'worker threads (env DIST_JOBS, default: available parallelism)', intOption('--jobs'))
-    .addHelpText('after', '\nExamples:\n  dist add -r ./layers\n  find . -name "*.tar" | dist add -')
+    .option('-L, --dereference', 'follow symlinks inside directories')
+    .option('--json', 'one JSON object per line (NDJSON): each file, skipped entry and error, then a summary')
+    .addOption(new Option('--hash <mode>', 'hash implementation: native (OpenSSL; default for sha256 and sha512) or wasm (hash-wasm; blake3 always)').choices(['native', 'wasm']))
+    .option('-a, --algorithm <alg>', 'digest algorithm: sha256, sha512, blake3', algorithmOption, 'sha256')
+    .option('-j, --jobs <n>', 'worker threads, 1 to 256 (env DIST_JOBS, default: available parallelism)', countOption('--jobs', 256))
+    .addHelpText('after', '\nExamples:\n  dist add -r ./layers\n  find . -name "*.tar" | dist add -\n  dist add -r --json ./layers | jq -c \'select(.type == "file")\'')
     .action(
       action(async (args: string[], opts: Opts, cmd: Command) => {
-        const algorithm = parseAlgorithm(opts.algorithm);
         if (opts.jobs !== undefined) configureDefaultEngine({ threads: opts.jobs });
-        return withStore(cmd, async (store) => {
+        return withStore(cmd, 'write', async (store) => {
           const progress = new Progress('add');
-          const results: IngestedFile[] = [];
           let code = 0;
           let files = 0;
           let bytes = 0;
           let fresh = 0;
-          const onError = (_path: string, err: ContentError) => {
-            progress.clear();
-            const c = reportError(err);
-            code ||= c;
+          let errors = 0;
+          const skipped: Record<SkipReason, number> = { symlink: 0, special: 0, cycle: 0 };
+          const onError = (path: string, err: ContentError) => {
+            errors++;
+            if (opts.json) emit({ type: 'error', path, kind: err.kind, code: err.code, message: err.message });
+            progress.printErr(() => (code ||= reportError(err)));
+          };
+          const onSkipped = (path: string, reason: SkipReason) => {
+            skipped[reason]++;
+            if (opts.json) emit({ type: 'skipped', path, reason });
           };
           for await (const r of ingestFiles(store, pathsOf(args), {
             recursive: opts.recursive,
-            hash: opts.hash,
-            algorithm,
+            followSymlinks: opts.dereference,
+            hash: opts.hash ?? 'auto',
+            algorithm: opts.algorithm,
             onError,
+            onSkipped,
             onFound: (_p, size) => progress.found(size),
             onEnumerated: () => progress.finalTotals(),
           })) {
@@ -69,19 +92,28 @@ export function register(program: Command): void {
             bytes += r.size;
             if (!r.existed) fresh++;
             progress.done(r.size);
-            if (opts.json) results.push(r);
-            else {
-              progress.clear();
-              process.stdout.write(`${r.digest}  ${r.path}\n`);
-            }
+            if (opts.json) emit({ type: 'file', ...r });
+            else progress.print(`${r.digest}  ${displayField(r.path)}\n`);
           }
-          progress.clear();
+          progress.stop();
           const ms = progress.elapsedMs;
-          const summary = { files, bytes, new: fresh, existed: files - fresh, seconds: ms / 1000, mbPerSec: Number(mbPerSec(bytes, ms)) || 0 };
-          if (opts.json) printJson({ files: results, summary });
+          const rate = ms > 0 ? (bytes * 1000) / ms : 0;
+          const skips = skipped.symlink + skipped.special + skipped.cycle;
+          if (opts.json) {
+            emit({ type: 'summary', files, bytes, new: fresh, existed: files - fresh, errors, skipped, seconds: ms / 1000, bytesPerSecond: Math.round(rate) });
+          }
+          const skipText = skips
+            ? `; skipped ${[
+                skipped.symlink && `${skipped.symlink} symlink(s) (-L follows them)`,
+                skipped.special && `${skipped.special} socket(s)/FIFO(s)/device(s)`,
+                skipped.cycle && `${skipped.cycle} directory loop(s)`,
+              ]
+                .filter(Boolean)
+                .join(', ')}`
+            : '';
           process.stderr.write(
-            `added ${files} file(s), ${formatBytes(bytes)}: ${fresh} new, ${files - fresh} already present; ` +
-              `${(ms / 1000).toFixed(2)}s, ${mbPerSec(bytes, ms)} MB/s\n`,
+            `added ${files} file(s), ${formatBytes(bytes)}: ${fresh} new, ${files - fresh} already present${skipText}` +
+              `${errors ? `; ${errors} failed` : ''}; ${(ms / 1000).toFixed(2)}s, ${formatBytes(rate)}/s\n`,
           );
           return code;
         });

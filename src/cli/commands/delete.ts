@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  dist delete sha256:…\n  dist list -q | dist delete -')
     .action(
       action(async (digests: string[], _opts: object, cmd: Command) =>
-        withStore(cmd, async (store) => {
+        withStore(cmd, 'read', async (store) => {
           let code = 0;
           for (const d of await expandDash(digests)) {
             try {

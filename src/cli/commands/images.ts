@@ -9,7 +9,8 @@ import { formatBytes } from '../duration.js';
 import { listImages } from '../../oci/images.js';
 import { describeBadEntry } from '../../oci/index-entry.js';
 import { imageUsage } from '../../oci/usage.js';
-import { action, printJson, rootOf, table, withStore } from '../context.js';
+import { action, printJson, table, withStore } from '../context.js';
+import { escapeControls } from '../escape.js';
 
 export function register(program: Command): void {
   program
@@ -17,10 +18,10 @@ export function register(program: Command): void {
     .summary('list pulled image names with their manifest digest and size')
     .option('--json', 'JSON array output')
     .action(
-      action(async (opts: { json?: boolean }, cmd: Command) => {
-        const { images: records, bad } = await listImages(rootOf(cmd));
-        for (const b of bad) process.stderr.write(`dist: warning: ${describeBadEntry(b, 'skipped')}\n`);
-        await withStore(cmd, async (store) => {
+      action(async (opts: { json?: boolean }, cmd: Command) =>
+        withStore(cmd, 'read', async (store) => {
+          const { images: records, bad } = await listImages(store.root);
+          for (const b of bad) process.stderr.write(`dist: warning: ${escapeControls(describeBadEntry(b, 'skipped'))}\n`);
           const rows = [];
           for (const r of records) {
             const u = await imageUsage(store, r);
@@ -34,7 +35,7 @@ export function register(program: Command): void {
               ...rows.map((r) => [r.name, r.digest, `${formatBytes(r.size)}${r.missing ? ` (${r.missing} missing)` : ''}`, r.platform ?? '-']),
             ]),
           );
-        });
-      }),
+        }),
+      ),
     );
 }

@@ -1,17 +1,19 @@
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { writeBlob } from '../../content/write-blob.js';
-import { parseDigest } from '../../digest.js';
 import { invalidArgument, isKind } from '../../errors.js';
-import { action, intOption, interruptible, withStore } from '../context.js';
+import { action, interruptible, withStore } from '../context.js';
+import { formatBytes } from '../duration.js';
 import { hashStoreOptions } from '../hash-option.js';
+import { digestOption, durationOption, intOption } from '../options.js';
 import { stdinStream } from '../stdin.js';
-import { parseDuration } from '../duration.js';
+import { announceWaits } from '../wait-notice.js';
 
 interface Opts {
   expectedDigest?: string;
   expectedSize?: number;
-  wait?: boolean | string;
-  hash: string;
+  wait?: boolean | number;
+  hash: 'wasm' | 'native';
 }
 
 export function register(program: Command): void {
@@ -19,40 +21,69 @@ export function register(program: Command): void {
     .command('ingest')
     .summary('write stdin into the store as one verified, resumable ingest')
     .description(
-      'Reads stdin into the store under REF (default: the expected digest). If REF already holds partial data, the ingest resumes: that many bytes of stdin are skipped. If another process holds REF, waits for it (or fails fast with --no-wait); if the content appears meanwhile, exits 0. Prints the committed digest.',
+      'Reads stdin into the store under REF (default: the expected digest) and prints the committed digest. ' +
+        'If REF already holds partial data, the ingest resumes: that many bytes of stdin are skipped. ' +
+        'If another process holds REF, waits for it (saying so once when stderr is a terminal), or fails fast with --no-wait; ' +
+        'if the content appears meanwhile, exits 0.\n\n' +
+        'Without --expected-size or --expected-digest nothing tells a complete input from one whose producer stopped early: ' +
+        'whatever stdin held is committed, and the size committed is printed on stderr. Give either to have a short input ' +
+        'fail (exit 6) and stay resumable.\n\n' +
+        'stdin must be a pipe or a file: a terminal is refused (exit 2), as gzip does.',
     )
-    .argument('[ref]', 'ingest ref (default: the expected digest)')
-    .option('--expected-digest <digest>', 'verify the content against this digest')
+    .argument('[ref]', 'ingest ref: any non-empty string up to 4096 bytes (default: the expected digest)')
+    .option('--expected-digest <digest>', 'verify the content against this digest', digestOption)
     .option('--expected-size <bytes>', 'verify the content size', intOption('--expected-size'))
-    .option('--wait [duration]', 'wait for a ref held by another process (default: without limit), e.g. 30s')
-    .option('--no-wait', 'fail at once if another process holds the ref')
-    .option(
-      '--hash <engine>',
-      'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing (default); native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data',
-      'wasm',
+    .option('--wait [duration]', 'wait for a ref held by another process (default: without limit), e.g. 30s', durationOption('--wait'))
+    .option('--no-wait', 'fail at once (exit 5) if another process holds the ref')
+    .addOption(
+      new Option(
+        '--hash <engine>',
+        'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing; native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data',
+      )
+        .choices(['wasm', 'native'])
+        .default('wasm'),
     )
-    .addHelpText('after', '\nExamples:\n  dist ingest --expected-digest sha256:… < layer.tar\n  curl -s URL | dist ingest --expected-size 1234 my-download')
+    .addHelpText('after', '\nExamples:\n  dist ingest --expected-digest sha256:… < layer.tar\n  curl -fsS URL | dist ingest --expected-size 1234 my-download')
     .action(
       action(async (refArg: string | undefined, opts: Opts, cmd: Command) => {
-        const expected = opts.expectedDigest !== undefined ? parseDigest(opts.expectedDigest).digest : undefined;
+        const expected = opts.expectedDigest;
+        if (refArg === '') throw invalidArgument('ERR_INVALID_REF', 'REF must not be empty (omit it to use --expected-digest as the ref)', { ref: '' });
         const ref = refArg ?? expected;
-        if (!ref) throw invalidArgument('ERR_INVALID_REF', 'a REF or --expected-digest is required', {});
+        if (ref === undefined) throw invalidArgument('ERR_INVALID_REF', 'a REF or --expected-digest is required', {});
+        if (process.stdin.isTTY) {
+          process.stderr.write('dist: stdin is a terminal: pipe or redirect the content, e.g. dist ingest REF < FILE (see --help)\n');
+          return 2;
+        }
         const storeOptions = hashStoreOptions(opts.hash);
-        const wait = opts.wait === false ? false : typeof opts.wait === 'string' ? parseDuration(opts.wait) : true;
+        const wait = opts.wait === false ? false : typeof opts.wait === 'number' ? opts.wait : true;
         const controller = interruptible();
         const input = stdinStream();
         controller.signal.addEventListener('abort', () => input.destroy());
-        return withStore(cmd, async (store) => {
-          try {
-            const r = await writeBlob(store, ref, input, { size: opts.expectedSize, expected, wait, signal: controller.signal });
-            if (r.existed) process.stderr.write(`content with digest ${r.digest} already exists\n`);
-            else process.stdout.write(`${r.digest}\n`);
-          } catch (err) {
-            if (controller.signal.aborted) throw controller.signal.reason;
-            if (isKind(err, 'AlreadyExists')) return;
-            throw err;
-          }
-        }, storeOptions);
+        return withStore(
+          cmd,
+          'write',
+          async (store) => {
+            const quiet = wait === false ? () => {} : announceWaits(store, typeof wait === 'number' ? wait : undefined);
+            try {
+              const r = await writeBlob(store, ref, input, { size: opts.expectedSize, expected, wait, signal: controller.signal });
+              if (r.existed) process.stderr.write(`content with digest ${r.digest} already exists\n`);
+              else {
+                process.stdout.write(`${r.digest}\n`);
+                if (opts.expectedSize === undefined && expected === undefined) {
+                  const { size } = await store.info(r.digest);
+                  process.stderr.write(`committed ${size} bytes (${formatBytes(size)}) unverified: no --expected-size or --expected-digest\n`);
+                }
+              }
+            } catch (err) {
+              if (controller.signal.aborted) throw controller.signal.reason;
+              if (isKind(err, 'AlreadyExists')) return;
+              throw err;
+            } finally {
+              quiet();
+            }
+          },
+          storeOptions,
+        );
       }),
     );
 }

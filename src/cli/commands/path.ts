@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { action, expandDash, reportError, table, withStore } from '../context.js';
+import { displayField } from '../escape.js';
 
 export function register(program: Command): void {
   program
@@ -9,7 +10,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print paths only')
     .action(
       action(async (digests: string[], opts: { quiet?: boolean }, cmd: Command) =>
-        withStore(cmd, async (store) => {
+        withStore(cmd, 'read', async (store) => {
           const rows: string[][] = [];
           let code = 0;
           for (const d of await expandDash(digests)) {
@@ -19,7 +20,7 @@ export function register(program: Command): void {
               code = reportError(err);
             }
           }
-          process.stdout.write(opts.quiet ? rows.map((r) => `${r[1]}\n`).join('') : table(rows));
+          process.stdout.write(opts.quiet ? rows.map((r) => `${displayField(r[1]!)}\n`).join('') : table(rows));
           return code;
         }),
       ),

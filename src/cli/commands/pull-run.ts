@@ -20,7 +20,7 @@ export async function runPull(name: string, opts: Opts, cmd: Command): Promise<v
     const client = connect(reference, opts);
     const reporter: PullReporter = opts.json ? new JsonReporter() : process.stdout.isTTY ? new TableReporter() : new QuietReporter();
     const controller = interruptible();
-    await withStore(cmd, async (store) => {
+    await withStore(cmd, 'write', async (store) => {
       try {
         const result = await pull({
           store,

@@ -11,9 +11,10 @@
  * less than downloading them. `--hash wasm` restores checkpointed ingests.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { Option } from 'commander';
 import { hostPlatform } from '../../remote/platform.js';
 import { action } from '../context.js';
+import { countOption } from '../options.js';
 
 import { DEFAULT_CONCURRENCY } from '../../remote/defaults.js';
 
@@ -27,12 +28,6 @@ export interface PullOpts {
   hash: string;
 }
 
-function positive(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError(`-j must be an integer from 1 to 64, got ${JSON.stringify(value)}`);
-  return n;
-}
-
 export function register(program: Command): void {
   const host = hostPlatform();
   program
@@ -43,9 +38,13 @@ export function register(program: Command): void {
     .option('-u, --user <user[:pass]>', 'Basic credentials (default: ~/.docker/config.json auths)')
     .option('--platform <os/arch[/variant]>', `platform to pick from an index (default ${host.os}/${host.architecture}${host.variant ? `/${host.variant}` : ''})`)
     .option('--all-platforms', 'pull every manifest of an index')
-    .option('-j, --concurrency <n>', 'blobs downloaded at once', positive, DEFAULT_CONCURRENCY)
+    .option('-j, --concurrency <n>', 'blobs downloaded at once, 1 to 64', countOption('--concurrency', 64), DEFAULT_CONCURRENCY)
     .option('--json', 'NDJSON progress events on stdout')
-    .option('--hash <engine>', 'native: OpenSSL, fast, a resumed layer re-hashes its partial data (default); wasm: hash-wasm in workers, checkpointed', 'native')
+    .addOption(
+      new Option('--hash <engine>', 'native: OpenSSL, fast, a resumed layer re-hashes its partial data; wasm: hash-wasm in workers, checkpointed')
+        .choices(['native', 'wasm'])
+        .default('native'),
+    )
     .action(
       action(async (name: string, opts: PullOpts, cmd: Command) => {
         const { runPull } = await import('./pull-run.js');
