@@ -135,7 +135,14 @@ function inDir<T>(dir: string, dirs: DirPolicy, fn: () => T): T {
     return fn();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    if (mkdirSync(dir, { recursive: true, mode: dirs.dirMode ?? 0o777 }) && dirs.group && dirs.dirMode) chmodSync(dir, dirs.dirMode);
+    const first = mkdirSync(dir, { recursive: true, mode: dirs.dirMode ?? 0o777 });
+    // In a group store every directory made here gets the store's mode whatever the umask.
+    if (first && dirs.group && dirs.dirMode) {
+      for (let d = dir; ; d = dirname(d)) {
+        chmodSync(d, dirs.dirMode);
+        if (d === first || dirname(d) === d) break;
+      }
+    }
     return fn();
   }
 }

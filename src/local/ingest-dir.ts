@@ -64,6 +64,16 @@ async function ensureDir(policy: TrustPolicy, paths: IngestPaths): Promise<FileI
   return idOf(await lstat(paths.dir));
 }
 
+/**
+ * In a group store, files we create get the store's file mode whatever the umask, so the
+ * next writer of the group can resume them.
+ */
+async function groupMode(policy: TrustPolicy, fh: FileHandle): Promise<void> {
+  if (!policy.group) return;
+  const st = await fh.stat();
+  if (st.uid === myUid && (st.mode & 0o777) !== policy.fileMode) await fh.chmod(policy.fileMode);
+}
+
 async function openStatus(policy: TrustPolicy, paths: IngestPaths) {
   try {
     return await StatusFile.open(paths.status, policy.fileMode);
@@ -104,6 +114,8 @@ export async function openIngest(policy: TrustPolicy, paths: IngestPaths, ref: s
   let data: Awaited<ReturnType<typeof openData>> | undefined;
   try {
     data = await openData(paths.data, policy.fileMode, ingestRoot(policy.root));
+    await groupMode(policy, data.fh);
+    await groupMode(policy, status.handle);
     // Everything above acted on names. If another writer moved this directory meanwhile
     // (it took the ref over while we were paused), what we opened may be its files: give up
     // before writing a byte.

@@ -135,6 +135,9 @@ export async function writeOwner(paths: IngestPaths, lock: FileId, mode: number)
     }
     try {
       await fh.write(pack(rec));
+      // The umask may have narrowed the mode; the next holder replaces the record, which
+      // needs only the directory's permission, but readers of the group need to read it.
+      if (mode & 0o060) await fh.chmod(mode);
       return idOf(await fh.stat());
     } finally {
       await fh.close();

@@ -42,6 +42,8 @@ export interface LockRequest {
   force?: boolean;
   /** Mode of the owner record file (the store's file mode). */
   fileMode?: number;
+  /** Creates the ingest directory when missing (the store's modes; default: plain mkdir). */
+  makeDir?: (dir: string) => Promise<void>;
 }
 
 export class RefLock {
@@ -225,7 +227,7 @@ export async function tryLock(
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && attempt === 0) {
         // No ingest/ yet (a new store) or it was removed: create it and retry.
-        await mkdir(dirname(paths.lock), { recursive: true });
+        await (req.makeDir ? req.makeDir(dirname(paths.lock)) : mkdir(dirname(paths.lock), { recursive: true }));
         continue;
       }
       if (code !== 'ELOCKED') throw wrapSystemError(err, `locking ref ${JSON.stringify(ref)}`, { ref });

@@ -155,4 +155,9 @@ export class StatusFile {
   async close(): Promise<void> {
     await this.fh.close();
   }
+
+  /** The open file (for its mode and identity). */
+  get handle(): FileHandle {
+    return this.fh;
+  }
 }

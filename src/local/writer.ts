@@ -36,7 +36,7 @@ import { PrefixCheck } from './prefix-check.js';
 import { publish, removeIngestDir } from './publish.js';
 import type { FileId } from './safe-fs.js';
 import { MAX_REF_BYTES, StatusFile, type Checkpoint, type StatusRecord } from './status-file.js';
-import type { TrustPolicy } from './trust.js';
+import { makeDir, type TrustPolicy } from './trust.js';
 
 export interface WriterConfig {
   root: string;
@@ -130,7 +130,7 @@ export class LocalWriter implements Writer {
     // ingest/ itself is created by tryLock when missing (its lock lives there).
     const paths = ingestPaths(cfg.root, ref);
     const wait = opts.wait === true ? Infinity : typeof opts.wait === 'number' ? opts.wait : 0;
-    const req = { force: opts.force, fileMode: cfg.trust.fileMode };
+    const req = { force: opts.force, fileMode: cfg.trust.fileMode, makeDir: (d: string) => makeDir(cfg.trust, d) };
     const lock = wait > 0 ? await waitLock(ref, paths, cfg.lock, wait, opts.signal, req) : await tryLock(ref, paths, cfg.lock, req);
 
     let files: Awaited<ReturnType<typeof openIngest>> | undefined;

@@ -4,8 +4,12 @@ import { action, reportError, withStore } from '../context.js';
 export function register(program: Command): void {
   program
     .command('abort')
-    .summary('discard ingests (fails for a ref held by another process)')
+    .summary('discard ingests (fails for a ref held by another process, unless --force)')
+    .description(
+      'Discards the partial data of each REF. A ref held by another process is refused (exit 5), unless --force: then its ingest is removed from under the holder — for a holder that is stopped or hung (`dist active` shows it as stalled). The holder keeps writing only into files nobody will publish, and its commit fails (LockCompromised, exit 8).',
+    )
     .argument('<ref...>', 'ingest refs')
+    .option('--force', 'take the ref from a live holder (stalled, stopped or hung) and discard its ingest')
     .action(
       action(async (refs: string[], opts: { force?: boolean }, cmd: Command) =>
         withStore(cmd, 'read', async (store) => {
