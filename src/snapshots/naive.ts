@@ -26,6 +26,7 @@ export async function copyTree(from: string, to: string): Promise<void> {
 
 export const naiveDriver: Driver = {
   name: 'naive',
+  selfContained: true,
   async populate(dir: string, _kind: Kind, parents: readonly string[]): Promise<void> {
     await mkdir(dir);
     if (parents.length) await copyTree(join(parents[0]!, 'fs'), join(dir, 'fs'));

@@ -13,6 +13,7 @@ import type { Kind, Mount } from './types.js';
 
 export const overlayDriver: Driver = {
   name: 'overlay',
+  selfContained: false,
   async populate(dir: string): Promise<void> {
     await mkdir(dir);
     await mkdir(join(dir, 'fs'), { mode: 0o755 });

@@ -25,6 +25,8 @@ import { diskUsage } from './usage.js';
 /** What differs between drivers. `dir` is a snapshot's directory; parents nearest first. */
 export interface Driver {
   readonly name: string;
+  /** True when a Committed snapshot's `fs` holds its whole content (naive), not a diff. */
+  readonly selfContained: boolean;
   /** Fills the new snapshot directory `dir` (which does not exist yet). */
   populate(dir: string, kind: Kind, parents: readonly string[]): Promise<void>;
   mounts(dir: string, kind: Kind, parents: readonly string[]): Mount[];
@@ -127,6 +129,16 @@ export class StoreSnapshotter implements Snapshotter {
       r.updated = Date.now();
       return { result: toInfo(name, r), write: true };
     });
+  }
+
+  /**
+   * The directory holding the whole content of Committed `name`, for drivers whose snapshots
+   * are self-contained (naive); undefined otherwise. Read-only by contract.
+   */
+  async contentDir(name: string): Promise<string | undefined> {
+    const r = this.get(await this.md.read(), name);
+    if (r.kind !== 'committed') throw failedPrecondition('ERR_SNAPSHOT_NOT_COMMITTED', `snapshot ${JSON.stringify(name)} is ${r.kind}, not committed`, { key: name });
+    return this.impl.selfContained ? join(this.storage(r.id), 'fs') : undefined;
   }
 
   async usage(key: string): Promise<Usage> {

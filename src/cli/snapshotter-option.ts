@@ -1,0 +1,16 @@
+/**
+ * `--snapshotter naive|overlay` shared by unpack, bundle and snapshots: the flag, else
+ * $DIST_SNAPSHOTTER, else overlay where overlayfs mounts work for this process (probed),
+ * naive elsewhere.
+ */
+import type { Command } from 'commander';
+import { openSnapshotter } from '../snapshots/open.js';
+import type { StoreSnapshotter } from '../snapshots/snapshotter.js';
+import { rootOf } from './context.js';
+
+export const SNAPSHOTTER_HELP = 'snapshot driver: naive or overlay (env DIST_SNAPSHOTTER; default overlay where it can mount, else naive)';
+
+export function snapshotterOf(cmd: Command): Promise<StoreSnapshotter> {
+  const opts = cmd.optsWithGlobals() as { snapshotter?: string };
+  return openSnapshotter(rootOf(cmd), opts.snapshotter ?? (process.env.DIST_SNAPSHOTTER || undefined));
+}
