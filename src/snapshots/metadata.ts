@@ -19,6 +19,7 @@ import lockfile from 'proper-lockfile';
 import { lockCompromised, unavailable, wrapSystemError } from '../errors.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
+import { scratchName } from './scratch.js';
 import { decodeDb, emptyDb, encodeDb, MAX_DB_BYTES, type Db } from './record.js';
 
 export interface MetadataOptions {
@@ -113,7 +114,8 @@ export class Metadata {
   }
 
   private async publish(db: Db, compromised: () => Error | undefined): Promise<void> {
-    const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    // In scratch space: a temp file left by a killed writer is swept like any other scratch.
+    const tmp = await scratchName(this.dir, 'db');
     try {
       const fh = await open(tmp, 'wx', 0o644);
       try {
