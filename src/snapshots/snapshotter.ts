@@ -66,6 +66,8 @@ export class StoreSnapshotter implements Snapshotter {
   /** `<root>/snapshots/<driver>` */
   readonly dir: string;
   private readonly md: Metadata;
+  /** Set when a leftover was moved to scratch under the lock: swept after the transaction. */
+  private leftovers = false;
 
   constructor(
     readonly root: string,
@@ -198,6 +200,10 @@ export class StoreSnapshotter implements Snapshotter {
     } finally {
       await rm(stage, { recursive: true, force: true }).catch(() => {});
     }
+    if (this.leftovers) {
+      this.leftovers = false;
+      await sweepScratch(this.dir);
+    }
     return this.impl.mounts(dir, kind, parents);
   }
 
@@ -214,6 +220,7 @@ export class StoreSnapshotter implements Snapshotter {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw wrapSystemError(err, `publishing snapshot ${target}`, { path: target });
       await rename(target, await scratchName(this.dir, 'rm'));
+      this.leftovers = true;
       await rename(from, target);
     }
   }
