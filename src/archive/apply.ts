@@ -51,6 +51,19 @@ interface DirAttrs {
 
 type Source = AsyncIterable<Uint8Array> & { resume(): void };
 
+/** Resolves when `ex` wants more data or is gone (an entry failed): never hangs on a dead parser. */
+function writable(ex: { once(e: string, f: () => void): unknown; off(e: string, f: () => void): unknown }): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      ex.off('drain', done);
+      ex.off('close', done);
+      resolve();
+    };
+    ex.once('drain', done);
+    ex.once('close', done);
+  });
+}
+
 async function drain(entry: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of entry) void _;
 }
@@ -83,6 +96,8 @@ class Applier {
     if ((h.pax as Record<string, string> | null | undefined) && Object.keys(h.pax as object).some((k) => k.startsWith('SCHILY.xattr.'))) {
       this.warn('xattr', 'extended attributes in the layer are not applied (Node.js has no xattr API)');
     }
+    // AUFS metadata (`.wh..wh.plnk/…` and the like) is not content.
+    if (parts.length > 0 && parts[0]!.startsWith(WHITEOUT_META)) return drain(data);
     if (parts.length === 0) {
       // The root itself: only a directory's attributes can apply.
       if (h.type === 'directory') this.dirAttrs.set('', { mode: h.mode, mtime: h.mtime });
@@ -202,21 +217,36 @@ class Applier {
   private async whiteout(parts: string[], name: string): Promise<void> {
     const base = parts[parts.length - 1]!;
     const parent = await this.tree.resolveDir(parts.slice(0, -1), name);
-    if (base === OPAQUE) {
-      const dir = await opendir(this.tree.abs(parent));
-      const victims: string[] = [];
-      for await (const e of dir) {
-        const rel = parent === '' ? e.name : `${parent}/${e.name}`;
-        if (!this.tree.created.has(rel)) victims.push(rel);
-      }
-      for (const v of victims) await this.tree.remove(v);
-      return;
-    }
+    if (base === OPAQUE) return this.opaque(parent);
     if (base.startsWith(WHITEOUT_META)) return;
     const victim = base.slice(WHITEOUT_PREFIX.length);
     if (victim === '' || victim === '.' || victim === '..') throw unsafe(name, 'whiteout of an invalid name');
     const rel = parent === '' ? victim : `${parent}/${victim}`;
     if (!this.tree.created.has(rel)) await this.tree.remove(rel);
+  }
+
+  /**
+   * Empties `dir` of lower-layer content, recursively: what this layer created stays, and so
+   * do directories on the way to something it created (their other content goes).
+   */
+  private async opaque(dir: string): Promise<void> {
+    const prefix = dir === '' ? '' : `${dir}/`;
+    const onPath = new Set<string>();
+    for (const c of this.tree.created) {
+      if (!c.startsWith(prefix)) continue;
+      for (let i = c.indexOf('/', prefix.length); i !== -1; i = c.indexOf('/', i + 1)) onPath.add(c.slice(0, i));
+    }
+    const visit = async (d: string): Promise<void> => {
+      const names: string[] = [];
+      for await (const e of await opendir(this.tree.abs(d))) names.push(e.name);
+      for (const name of names) {
+        const rel = d === '' ? name : `${d}/${name}`;
+        const st = await lstat(this.tree.abs(rel));
+        if (st.isDirectory() && (onPath.has(rel) || this.tree.created.has(rel))) await visit(rel);
+        else if (!this.tree.created.has(rel)) await this.tree.remove(rel);
+      }
+    };
+    await visit(dir);
   }
 
   /** Directory modes and mtimes, deepest first; a directory replaced meanwhile is skipped. */
@@ -259,7 +289,11 @@ export async function applyLayer(dir: string, source: AsyncIterable<Uint8Array>,
         options.signal?.throwIfAborted();
         hash.update(chunk as Buffer);
         size += (chunk as Buffer).length;
-        if (!ex.write(chunk)) await new Promise<void>((r) => ex.once('drain', () => r()));
+        if (!ex.write(chunk)) await writable(ex);
+        if (ex.destroyed) {
+          d.tar.destroy();
+          return;
+        }
       }
     } catch (err) {
       if (err instanceof ContentError || options.signal?.aborted) throw err;
