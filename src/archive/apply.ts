@@ -279,7 +279,8 @@ export async function applyLayer(dir: string, source: AsyncIterable<Uint8Array>,
   const hash = createHash('sha256');
   let size = 0;
   let compression: Compression = 'none';
-  const ex = extract();
+  // Read-ahead: the next megabytes are read and parsed while the current file is written.
+  const ex = extract({ highWaterMark: 8 << 20 });
   const feed = (async () => {
     const d = await decompress(source as AsyncIterable<Buffer>);
     compression = d.compression;

@@ -4,13 +4,14 @@
  * naive elsewhere.
  */
 import type { Command } from 'commander';
-import { openSnapshotter } from '../snapshots/open.js';
 import type { StoreSnapshotter } from '../snapshots/snapshotter.js';
 import { rootOf } from './context.js';
 
 export const SNAPSHOTTER_HELP = 'snapshot driver: naive or overlay (env DIST_SNAPSHOTTER; default overlay where it can mount, else naive)';
 
-export function snapshotterOf(cmd: Command): Promise<StoreSnapshotter> {
+/** Loaded on use: the snapshot stack is ~60 ms of imports the other commands should not pay. */
+export async function snapshotterOf(cmd: Command): Promise<StoreSnapshotter> {
   const opts = cmd.optsWithGlobals() as { snapshotter?: string };
+  const { openSnapshotter } = await import('../snapshots/open.js');
   return openSnapshotter(rootOf(cmd), opts.snapshotter ?? (process.env.DIST_SNAPSHOTTER || undefined));
 }

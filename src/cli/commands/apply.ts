@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
-import { applyLayer } from '../../archive/apply.js';
 import { parseDigest } from '../../digest.js';
 import { action, interruptible, printJson } from '../context.js';
 import { stdinStream } from '../stdin.js';
@@ -29,6 +28,7 @@ export function register(program: Command): void {
     .action(
       action(async (dir: string, opts: Opts) => {
         const expectedDiffId = opts.expectedDiffId !== undefined ? parseDigest(opts.expectedDiffId).digest : undefined;
+        const { applyLayer } = await import('../../archive/apply.js');
         const controller = interruptible();
         await mkdir(dir, { recursive: true });
         const r = await applyLayer(dir, stdinStream(), {

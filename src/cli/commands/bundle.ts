@@ -3,9 +3,7 @@
  * image (if needed) and writes an OCI runtime bundle: DIR/rootfs and DIR/config.json.
  */
 import type { Command } from 'commander';
-import { resolveImage } from '../../oci/resolve-image.js';
 import { parsePlatform } from '../../remote/platform.js';
-import { createBundle } from '../../snapshots/bundle.js';
 import { action, interruptible, printJson, withStore } from '../context.js';
 import { SNAPSHOTTER_HELP, snapshotterOf } from '../snapshotter-option.js';
 
@@ -30,6 +28,7 @@ export function register(program: Command): void {
     .action(
       action(async (name: string, dir: string, opts: Opts, cmd: Command) => {
         const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
+        const [{ resolveImage }, { createBundle }] = await Promise.all([import('../../oci/resolve-image.js'), import('../../snapshots/bundle.js')]);
         const sn = await snapshotterOf(cmd);
         const controller = interruptible();
         await withStore(cmd, async (store) => {

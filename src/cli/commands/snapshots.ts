@@ -4,8 +4,6 @@
  */
 import type { Command } from 'commander';
 import { isKind } from '../../errors.js';
-import { LABEL_BUNDLE_ROOTFS } from '../../snapshots/bundle.js';
-import { isMountPoint, unmount } from '../../snapshots/mount.js';
 import type { Info } from '../../snapshots/types.js';
 import { action, printJson, table } from '../context.js';
 import { formatBytes } from '../duration.js';
@@ -41,6 +39,7 @@ export function register(program: Command): void {
     .action(
       action(async (keys: string[], _opts: unknown, cmd: Command) => {
         const sn = await snapshotterOf(cmd);
+        const [{ LABEL_BUNDLE_ROOTFS }, { isMountPoint, unmount }] = await Promise.all([import('../../snapshots/bundle.js'), import('../../snapshots/mount.js')]);
         for (const key of keys) {
           const info = await sn.stat(key);
           const target = info.labels[LABEL_BUNDLE_ROOTFS];

@@ -4,9 +4,7 @@
  * unpacks). Safe to run concurrently with itself and with other unpacks of the same image.
  */
 import type { Command } from 'commander';
-import { resolveImage } from '../../oci/resolve-image.js';
 import { parsePlatform } from '../../remote/platform.js';
-import { unpackImage } from '../../snapshots/unpack.js';
 import { action, interruptible, printJson, withStore } from '../context.js';
 import { SNAPSHOTTER_HELP, snapshotterOf } from '../snapshotter-option.js';
 
@@ -27,6 +25,7 @@ export function register(program: Command): void {
     .action(
       action(async (name: string, opts: Opts, cmd: Command) => {
         const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
+        const [{ resolveImage }, { unpackImage }] = await Promise.all([import('../../oci/resolve-image.js'), import('../../snapshots/unpack.js')]);
         const sn = await snapshotterOf(cmd);
         const controller = interruptible();
         await withStore(cmd, async (store) => {
