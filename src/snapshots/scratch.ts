@@ -23,6 +23,11 @@ function startTicks(pid: number): number | undefined {
 
 const self = `${process.pid}-${startTicks(process.pid) ?? 0}`;
 
+/** This process's identity as `<pid>-<start ticks>`, for names and labels of things it owns. */
+export function ownerTag(): string {
+  return self;
+}
+
 export function scratchDir(driverDir: string): string {
   return join(driverDir, 'tmp');
 }

@@ -16,6 +16,7 @@ import { applyLayer, type ApplyResult } from '../archive/apply.js';
 import { chainIds } from '../oci/image-config.js';
 import type { ResolvedImage } from '../oci/resolve-image.js';
 import { withMounts } from './mount.js';
+import { ownerGone, ownerTag } from './scratch.js';
 import type { StoreSnapshotter } from './snapshotter.js';
 
 const LAYER_TYPES = new Set([
@@ -32,6 +33,8 @@ const LAYER_TYPES = new Set([
 
 export const LABEL_LAYER = 'containerkit.dev/layer.digest';
 export const LABEL_DIFF_ID = 'containerkit.dev/layer.diff-id';
+/** On the Active snapshot a layer is applied into: the unpacking process (`<pid>-<start ticks>`). */
+export const LABEL_UNPACK_OWNER = 'containerkit.dev/unpack.owner';
 
 export interface UnpackedLayer {
   digest: string;
@@ -54,6 +57,21 @@ export interface UnpackOptions {
   onLayer?: (l: UnpackedLayer) => void;
 }
 
+/**
+ * Removes the Active snapshots of unpacks whose process died (SIGKILL, power loss) before
+ * they could commit or remove them. They block nothing (their keys are private), but would
+ * otherwise stay forever.
+ */
+export async function removeAbandoned(sn: StoreSnapshotter): Promise<string[]> {
+  const dead: string[] = [];
+  await sn.walk((i) => {
+    const owner = i.labels[LABEL_UNPACK_OWNER];
+    if (owner && ownerGone(`${owner}-`)) dead.push(i.name);
+  }, `kind==active,labels."${LABEL_UNPACK_OWNER}"`);
+  for (const key of dead) await sn.remove(key).catch(() => {});
+  return dead;
+}
+
 async function exists(sn: StoreSnapshotter, name: string): Promise<boolean> {
   try {
     return (await sn.stat(name)).kind === 'committed';
@@ -71,6 +89,7 @@ export async function unpackImage(store: Store, sn: StoreSnapshotter, image: Res
     }
   }
   const chains = chainIds(image.config.diffIds);
+  await removeAbandoned(sn);
   const out: UnpackedLayer[] = [];
   const warnings = new Set<string>();
   let parent: string | undefined;
@@ -92,7 +111,7 @@ export async function unpackImage(store: Store, sn: StoreSnapshotter, image: Res
     const t = performance.now();
     const path = await store.path(layer.digest);
     const key = `extract-${process.pid}-${randomBytes(4).toString('hex')} ${chainId}`;
-    const mounts = await sn.prepare(key, parent, { labels: { [LABEL_LAYER]: layer.digest } });
+    const mounts = await sn.prepare(key, parent, { labels: { [LABEL_LAYER]: layer.digest, [LABEL_UNPACK_OWNER]: ownerTag() } });
     let result: ApplyResult;
     try {
       result = await withMounts(mounts, () => sn.mountTarget(), (dir) =>

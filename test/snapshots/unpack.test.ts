@@ -12,7 +12,9 @@ import { chainIds } from '../../src/oci/image-config.js';
 import { withMounts } from '../../src/snapshots/mount.js';
 import { openSnapshotter } from '../../src/snapshots/open.js';
 import { runCli } from '../helpers/cli.js';
-import type { Image } from '../registry/helpers/image.js';
+import { spawnCli } from '../helpers/cli.js';
+import { layer, type Image } from '../registry/helpers/image.js';
+import { mountPoints } from '../../src/snapshots/mount.js';
 import { pushImage } from '../registry/helpers/push.js';
 import { startRegistry, type Registry } from '../registry/helpers/registry.js';
 import { baseEntries, churnEntries, layerOf, ociImage, topEntries } from './helpers/images.js';
@@ -34,6 +36,7 @@ beforeAll(async () => {
   const top = await layerOf(topEntries(), 'none');
   img.app = ociImage([base, churn, top]);
   img.sibling = ociImage([base, await layerOf([{ name: 'sibling', data: 'only here\n' }])]);
+  img.big = ociImage([base, await layer([{ name: 'big/a.bin', size: 48 << 20, seed: 'big-a' }, { name: 'big/b.bin', size: 48 << 20, seed: 'big-b' }])]);
   img.liar = ociImage([base, churn], {}, [base.diffId!, img.sibling.layers[1]!.diffId!]);
   for (const [repo, i] of Object.entries(img)) await pushImage({ host: reg.host }, `test/${repo}`, 'v1', i);
 });
@@ -117,6 +120,53 @@ describe.each(drivers)('dist unpack --snapshotter %s', (driver) => {
     expect(r.stderr).toBe(`dist: layer diffID mismatch: expected ${img.sibling!.layers[1]!.diffId}, got ${img.app!.layers[1]!.diffId}\n`);
     const all = JSON.parse((await runCli(['snapshots', '--snapshotter', driver, 'ls', '--json'], { root })).stdout);
     expect(all.map((i: { name: string; kind: string }) => `${i.kind} ${i.name}`)).toEqual([`committed ${img.app!.layers[0]!.diffId}`]);
+  });
+});
+
+/** Starts `dist unpack`, waits until it is applying the big layer, then sends `signal`. */
+async function interruptUnpack(root: string, driver: string, signal: NodeJS.Signals) {
+  const child = spawnCli(['unpack', '--snapshotter', driver, name('big')], { root });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const sn = await openSnapshotter(root, driver);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const active: string[] = [];
+    await sn.walk((i) => void active.push(i.name), 'kind==active').catch(() => {});
+    if (active.some((k) => k.endsWith(chainIds(img.big!.layers.map((l) => l.diffId!))[1]!))) break;
+    if (Date.now() > deadline) throw new Error(`unpack never reached the big layer: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill(signal);
+  return { code: await exited, stderr: () => stderr, sn };
+}
+
+describe.each(drivers)('dist unpack --snapshotter %s interrupted', (driver) => {
+  test('SIGINT mid-layer: exit 130, the half-applied snapshot is removed, a rerun completes', async () => {
+    const root = await pulled('big');
+    const { code, stderr, sn } = await interruptUnpack(root, driver, 'SIGINT');
+    expect(code).toBe(130);
+    expect(stderr()).toBe('dist: interrupted by SIGINT\n');
+    const left: string[] = [];
+    await sn.walk((i) => void left.push(`${i.kind} ${i.name}`));
+    expect(left).toEqual([`committed ${img.big!.layers[0]!.diffId}`]);
+    const again = await runCli(['unpack', '--snapshotter', driver, '--json', name('big')], { root });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).layers.map((l: { state: string }) => l.state)).toEqual(['present', 'applied']);
+  });
+
+  test('SIGKILL mid-layer: the next unpack removes the dead process\'s snapshot and mount, and completes', async () => {
+    const root = await pulled('big');
+    const { code, sn } = await interruptUnpack(root, driver, 'SIGKILL');
+    expect(code).toBe(null);
+    const again = await runCli(['unpack', '--snapshotter', driver, name('big')], { root });
+    expect(again.code, again.stderr).toBe(0);
+    const left: string[] = [];
+    await sn.walk((i) => void left.push(i.kind));
+    expect(left).toEqual(['committed', 'committed']);
+    expect(await readdir(join(root, 'snapshots', driver, 'tmp'))).toEqual([]);
+    expect([...(await mountPoints())].filter((m) => m.startsWith(root))).toEqual([]);
   });
 });
 
