@@ -259,7 +259,7 @@ export class StoreSnapshotter implements Snapshotter {
   async remove(key: string): Promise<void> {
     await this.md.transact(async (db) => {
       this.get(db, key);
-      const children = Object.entries(db.snapshots).filter(([, c]) => c.parent === key).map(([n]) => n);
+      const children = Object.entries(db.snapshots).filter(([, c]) => c.parent === key).map(([n]) => n).sort();
       if (children.length) {
         throw failedPrecondition('ERR_SNAPSHOT_HAS_CHILDREN', `cannot remove ${JSON.stringify(key)}: ${children.length} snapshot(s) depend on it (${children.slice(0, 3).map((c) => JSON.stringify(c)).join(', ')}${children.length > 3 ? ', …' : ''})`, {
           key,

@@ -107,6 +107,11 @@ describe('the bundle runs', () => {
       // The container wrote into its rootfs: the bundle's own copy (naive) or its overlay snapshot.
       expect(await readFile(join(bundle, 'rootfs', 'work', 'out'), 'utf8')).toBe('ok\n');
       expect((await stat(join(bundle, 'rootfs', 'bin', 'sh'))).isFile()).toBe(true);
+      // A second bundle into the same directory is refused; the first is untouched.
+      const again = await runCli(['bundle', '--snapshotter', driver, name('shell'), bundle], { root });
+      expect(again.code).toBe(4);
+      expect(again.stderr).toBe(`dist: ${join(bundle, 'rootfs')} exists and is not empty: remove the old bundle first\n`);
+      expect(await readFile(join(bundle, 'rootfs', 'work', 'out'), 'utf8')).toBe('ok\n');
     } finally {
       await teardown(root, bundle, driver);
     }
