@@ -253,6 +253,8 @@ class Applier {
   async finish(): Promise<void> {
     const dirs = [...this.dirAttrs.entries()].sort((a, b) => b[0].split('/').length - a[0].split('/').length);
     for (const [rel, a] of dirs) {
+      // A later entry may have replaced a directory on the way with a symlink: never follow it.
+      if (!(await this.tree.isRealDir(rel))) continue;
       let fh;
       try {
         fh = await open(this.tree.abs(rel), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);

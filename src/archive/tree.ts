@@ -105,11 +105,27 @@ export class Tree {
 
   /** Drops cached knowledge of `rel` and everything under it (it was removed or replaced). */
   forget(rel: string): void {
+    // Every cached directory's ancestors are cached too: nothing below an uncached path is.
+    if (!this.dirs.has(rel)) return;
     const prefix = `${rel}/`;
     for (const d of this.dirs) if (d === rel || d.startsWith(prefix)) this.dirs.delete(d);
   }
 
   markDir(rel: string): void {
     this.dirs.add(rel);
+  }
+
+  /** True when every component of `rel` is a real directory (no symlink anywhere on the way). */
+  async isRealDir(rel: string): Promise<boolean> {
+    let cur = '';
+    for (const c of rel === '' ? [] : rel.split('/')) {
+      cur = cur === '' ? c : `${cur}/${c}`;
+      try {
+        if (!(await lstat(this.abs(cur))).isDirectory()) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -16,7 +16,7 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { lockCompromised, unavailable, wrapSystemError } from '../errors.js';
+import { dataLoss, lockCompromised, unavailable, wrapSystemError } from '../errors.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
 import { scratchName } from './scratch.js';
@@ -65,7 +65,7 @@ export class Metadata {
     try {
       const { size } = await fh.stat();
       if (size > MAX_DB_BYTES) {
-        throw wrapSystemError(new Error(`${size} bytes, more than the ${MAX_DB_BYTES} allowed`), `reading ${this.file}`, { path: this.file });
+        throw dataLoss('ERR_SNAPSHOT_METADATA', `snapshot metadata ${this.file} is ${size} bytes, more than the ${MAX_DB_BYTES} allowed: not reading it`, { path: this.file, actual: size });
       }
       return decodeDb(await fh.readFile(), this.driver, this.file);
     } finally {

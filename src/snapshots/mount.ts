@@ -79,12 +79,15 @@ export async function isMountPoint(path: string): Promise<boolean> {
 }
 
 /**
- * Runs `fn` with the mounts' content at a path: a single bind mount is used in place (no
- * privilege needed); anything else is mounted on a fresh directory from `makeTarget` and
- * unmounted afterwards, whatever `fn` does.
+ * Runs `fn` with the mounts' content at a path: a single writable bind mount is used in place
+ * (no privilege needed; this is how the naive driver works unprivileged), and so is a
+ * read-only one when this process could not mount anyway; anything else is mounted on a
+ * fresh directory from `makeTarget` (read-only binds stay read-only) and unmounted
+ * afterwards, whatever `fn` does.
  */
 export async function withMounts<T>(mounts: readonly Mount[], makeTarget: () => Promise<string>, fn: (path: string) => Promise<T>): Promise<T> {
-  if (mounts.length === 1 && mounts[0]!.type === 'bind') return fn(mounts[0]!.source);
+  const m = mounts[0];
+  if (mounts.length === 1 && m!.type === 'bind' && (!m!.options.includes('ro') || process.getuid?.() !== 0)) return fn(m!.source);
   const target = await makeTarget();
   try {
     await mountAll(mounts, target);

@@ -73,6 +73,18 @@ describe('hostile layers', () => {
     ], 'planted by this layer');
   });
 
+  test('regression: directory attributes set at the end never follow a symlink that replaced a directory', async () => {
+    await mkdir(join(outside, 'b'), { mode: 0o755 });
+    const before = await snapshotTree(outside);
+    // a/ and a/b/ get their mode at the end; meanwhile a becomes a symlink to outside.
+    await apply(root, await tarOf([
+      { name: 'a/', type: 'directory', mode: 0o700 },
+      { name: 'a/b/', type: 'directory', mode: 0o777, mtime: new Date('1999-01-01T00:00:00Z') },
+      { name: 'a', type: 'symlink', linkname: outside },
+    ]));
+    expect(await snapshotTree(outside)).toEqual(before);
+  });
+
   test('a whiteout naming ".."', async () => {
     await mkdir(join(root, 'sub'));
     await refused([{ name: 'sub/.wh...' }], 'whiteout');
