@@ -94,6 +94,11 @@ export function multiProcessTests(driver: string): void {
         }
         return out;`;
       const remover = `
+        // Start once the preparers have made a child, so the race is real.
+        for (let seen = 0, t = Date.now(); seen === 0 && Date.now() - t < 20000; ) {
+          await sn.walk(() => { seen++; }, 'parent==base');
+          if (!seen) await new Promise((r) => setTimeout(r, 5));
+        }
         let removed = false, refusals = 0;
         for (let i = 0; i < 40 && !removed; i++) {
           try { await sn.remove('base'); removed = true; }
@@ -106,7 +111,8 @@ export function multiProcessTests(driver: string): void {
         return { removed, refusals };`;
       const kids = [0, 1].map((p) => runSnapshotChild(f.root, driver, preparer, { p }));
       const rem = runSnapshotChild(f.root, driver, remover);
-      await results([...kids, rem]);
+      const [, , r] = (await results([...kids, rem])) as Array<{ refusals?: number }>;
+      expect(r!.refusals).toBeGreaterThan(0);
       const infos: Array<{ name: string; parent?: string }> = [];
       await f.sn.walk((i) => void infos.push(i));
       const names = new Set(infos.map((i) => i.name));
