@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, wrapSystemError } from '../errors.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { parseFilters } from './filters.js';
+import { checkLabels, checkName } from './validate.js';
 import { Metadata, type MetadataOptions } from './metadata.js';
 import type { Db, SnapshotRecord } from './record.js';
 import { makeScratch, scratchName, sweepScratch } from './scratch.js';
@@ -30,31 +31,6 @@ export interface Driver {
   /** Fills the new snapshot directory `dir` (which does not exist yet). */
   populate(dir: string, kind: Kind, parents: readonly string[]): Promise<void>;
   mounts(dir: string, kind: Kind, parents: readonly string[]): Mount[];
-}
-
-const MAX_NAME_BYTES = 4096;
-const MAX_LABEL_BYTES = 4096;
-
-export function checkName(name: unknown, what = 'snapshot key'): string {
-  if (typeof name !== 'string' || name.length === 0 || name.includes('\0') || Buffer.byteLength(name) > MAX_NAME_BYTES) {
-    throw invalidArgument('ERR_INVALID_SNAPSHOT_NAME', `invalid ${what} ${JSON.stringify(name)}: a non-empty string without NUL, at most ${MAX_NAME_BYTES} bytes`, {
-      actual: String(name),
-    });
-  }
-  return name;
-}
-
-function checkLabels(labels: unknown): Record<string, string> {
-  if (labels === undefined) return {};
-  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) throw invalidArgument('ERR_INVALID_LABELS', 'labels must be an object of strings', {});
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(labels)) {
-    if (typeof v !== 'string' || k.length === 0 || Buffer.byteLength(k) + Buffer.byteLength(v) > MAX_LABEL_BYTES) {
-      throw invalidArgument('ERR_INVALID_LABELS', `invalid label ${JSON.stringify(k)}: key and string value of at most ${MAX_LABEL_BYTES} bytes together`, { actual: k });
-    }
-    out[k] = v;
-  }
-  return out;
 }
 
 function toInfo(name: string, r: SnapshotRecord): Info {

@@ -15,7 +15,8 @@ import { runCli } from '../helpers/cli.js';
 import { spawnCli } from '../helpers/cli.js';
 import { layer, type Image } from '../registry/helpers/image.js';
 import { mountPoints } from '../../src/snapshots/mount.js';
-import { pushImage } from '../registry/helpers/push.js';
+import { pushImage, pushIndex } from '../registry/helpers/push.js';
+import { index } from '../registry/helpers/image.js';
 import { startRegistry, type Registry } from '../registry/helpers/registry.js';
 import { baseEntries, churnEntries, layerOf, ociImage, topEntries } from './helpers/images.js';
 import { probeOverlay } from '../../src/snapshots/mount.js';
@@ -39,6 +40,11 @@ beforeAll(async () => {
   img.big = ociImage([base, await layer([{ name: 'big/a.bin', size: 48 << 20, seed: 'big-a' }, { name: 'big/b.bin', size: 48 << 20, seed: 'big-b' }])]);
   img.liar = ociImage([base, churn], {}, [base.diffId!, img.sibling.layers[1]!.diffId!]);
   for (const [repo, i] of Object.entries(img)) await pushImage({ host: reg.host }, `test/${repo}`, 'v1', i);
+  const arm = { ...ociImage([base, await layerOf([{ name: 'arch', data: 'arm64\n' }])]), platform: { os: 'linux', architecture: 'arm64' } };
+  const amd = { ...ociImage([base, await layerOf([{ name: 'arch', data: 'amd64\n' }])]), platform: { os: 'linux', architecture: 'amd64' } };
+  img.armImage = arm;
+  img.amdImage = amd;
+  await pushIndex({ host: reg.host }, 'test/multi', 'v1', [amd, arm], index([amd, arm]));
 });
 
 afterAll(async () => {
@@ -167,6 +173,23 @@ describe.each(drivers)('dist unpack --snapshotter %s interrupted', (driver) => {
     expect(left).toEqual(['committed', 'committed']);
     expect(await readdir(join(root, 'snapshots', driver, 'tmp'))).toEqual([]);
     expect([...(await mountPoints())].filter((m) => m.startsWith(root))).toEqual([]);
+  });
+});
+
+describe('dist unpack --platform', () => {
+  test('picks the platform\'s manifest from an index (default: this host)', async () => {
+    const root = await mkdtemp(join(tmp, 'multi-'));
+    expect((await runCli(['pull', '--plain-http', '--all-platforms', name('multi')], { root })).code).toBe(0);
+    const top = (i: Image) => chainIds(i.layers.map((l) => l.diffId!))[1];
+    const arm = await runCli(['unpack', '--snapshotter', 'naive', '--platform', 'linux/arm64', '--json', name('multi')], { root });
+    expect(arm.code, arm.stderr).toBe(0);
+    expect(JSON.parse(arm.stdout)).toMatchObject({ chainId: top(img.armImage!), manifest: img.armImage!.manifest.digest });
+    const host = await runCli(['unpack', '--snapshotter', 'naive', '--json', name('multi')], { root });
+    const want = process.arch === 'arm64' ? img.armImage! : img.amdImage!;
+    expect(JSON.parse(host.stdout)).toMatchObject({ chainId: top(want), manifest: want.manifest.digest });
+    const none = await runCli(['unpack', '--platform', 'linux/s390x', name('multi')], { root });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toBe(`dist: image "${name('multi')}" has no manifest for linux/s390x\n`);
   });
 });
 
