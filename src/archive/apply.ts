@@ -90,7 +90,11 @@ export async function applyLayer(dir: string, source: AsyncIterable<Uint8Array>,
     await applier.finish();
   } catch (err) {
     ex.destroy(err as Error);
-    await feed.catch(() => {});
+    // The cause, not its echo: an interrupt or corrupt input stops the feeder first and the
+    // entry being written then sees only a destroyed stream ("premature close").
+    const fed = await feed.then(() => undefined, (e: unknown) => e);
+    if (options.signal?.aborted) throw options.signal.reason ?? err;
+    if (fed instanceof ContentError) throw fed;
     if (err instanceof ContentError) throw err;
     const msg = (err as Error).message ?? String(err);
     if (/tar|header|checksum|Unexpected end/i.test(msg) && !(err as NodeJS.ErrnoException).syscall) {

@@ -72,6 +72,24 @@ describe('compression and diffID', () => {
     });
   });
 
+  test('an apply aborted while a file is being written rejects with the abort reason (Canceled)', async () => {
+    const { applyLayer } = await import('../../src/archive/apply.js');
+    const { canceled } = await import('../../src/errors.js');
+    const { mkdir } = await import('node:fs/promises');
+    const dir = join(s.dir, 'abort');
+    await mkdir(dir);
+    const controller = new AbortController();
+    // The big file's data arrives slowly; abort once it has started.
+    async function* slow() {
+      for (let i = 0; i < tar.length; i += 65536) {
+        if (i === 65536 * 8) controller.abort(canceled('ERR_INTERRUPTED', 'interrupted by test'));
+        yield tar.subarray(i, i + 65536);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    await expect(applyLayer(dir, slow(), { signal: controller.signal })).rejects.toMatchObject({ kind: 'Canceled', code: 'ERR_INTERRUPTED' });
+  });
+
   test('dist apply: stdin to DIR, prints the diffID; --expected-diff-id mismatch exits 9; a hostile layer exits 7', async () => {
     const dir = join(s.dir, 'cli');
     const ok = await runCli(['apply', dir], { input: zstd(tar) });
