@@ -17,6 +17,15 @@ import { Tree } from './tree.js';
 
 const exec = promisify(execFile);
 const WRITE_BATCH = 1 << 20;
+/**
+ * Files up to this size are read into memory and written in the background, several at
+ * once (at most MAX_INFLIGHT of them, MAX_INFLIGHT_BYTES in total), while the parser moves
+ * on: one file's open/write/chmod/utimes/close round trips to libuv's thread pool no longer
+ * wait for the previous file's. Larger files stream to disk in the foreground.
+ */
+const SMALL_FILE = 1 << 20;
+const MAX_INFLIGHT = 16;
+const MAX_INFLIGHT_BYTES = 16 << 20;
 
 interface DirAttrs {
   mode: number;
@@ -36,6 +45,10 @@ export class Applier {
   /** Directories' mode and mtime, applied last, children before parents. */
   private readonly dirAttrs = new Map<string, DirAttrs>();
   entries = 0;
+  /** Background writes by path; an entry touching a path first waits for its write. */
+  private readonly inflight = new Map<string, Promise<void>>();
+  private inflightBytes = 0;
+  private failed: unknown;
 
   constructor(
     root: string,
@@ -67,17 +80,24 @@ export class Applier {
     const base = parts[parts.length - 1]!;
     if (base.startsWith(WHITEOUT_PREFIX)) {
       await drain(data);
+      await this.settle(); // a whiteout may remove anything, in flight or not
       return this.whiteout(parts, h.name);
     }
     const parent = await this.tree.resolveDir(parts.slice(0, -1), h.name);
     const rel = parent === '' ? base : `${parent}/${base}`;
+    await (h.type === 'link' ? this.settle() : this.settle(rel));
     switch (h.type) {
       case 'directory':
         return this.directory(rel, h, data);
       case 'file':
       case 'contiguous-file':
         await this.tree.clear(rel, false);
-        await this.file(rel, h, data);
+        if (h.size <= SMALL_FILE) {
+          const chunks: Uint8Array[] = [];
+          for await (const c of data) chunks.push(c);
+          await this.room(h.size);
+          this.background(rel, h.size, this.file(rel, h, chunks));
+        } else await this.file(rel, h, data);
         break;
       case 'symlink':
         await drain(data);
@@ -114,7 +134,36 @@ export class Applier {
     this.dirAttrs.set(rel, { mode: h.mode, mtime: h.mtime });
   }
 
-  private async file(rel: string, h: Header, data: Source): Promise<void> {
+  /**
+   * Waits for background writes — all of them, or those at or below `rel` (an entry there
+   * may replace a directory holding files still being written) — and rethrows the first
+   * that failed.
+   */
+  async settle(rel?: string): Promise<void> {
+    const below = `${rel}/`;
+    if (rel === undefined || [...this.inflight.keys()].some((k) => k === rel || k.startsWith(below))) await Promise.all(this.inflight.values());
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  private async room(bytes: number): Promise<void> {
+    while (this.inflight.size > 0 && (this.inflight.size >= MAX_INFLIGHT || this.inflightBytes + bytes > MAX_INFLIGHT_BYTES)) {
+      await Promise.race(this.inflight.values());
+    }
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  private background(rel: string, bytes: number, write: Promise<void>): void {
+    this.inflightBytes += bytes;
+    const task = write
+      .catch((err: unknown) => void (this.failed ??= err))
+      .finally(() => {
+        this.inflight.delete(rel);
+        this.inflightBytes -= bytes;
+      });
+    this.inflight.set(rel, task);
+  }
+
+  private async file(rel: string, h: Header, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
     // O_EXCL: never follows or reuses whatever might be at the name.
     const fh = await open(this.tree.abs(rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
@@ -212,6 +261,7 @@ export class Applier {
 
   /** Directory modes and mtimes, deepest first; a directory replaced meanwhile is skipped. */
   async finish(): Promise<void> {
+    await this.settle();
     const dirs = [...this.dirAttrs.entries()].sort((a, b) => b[0].split('/').length - a[0].split('/').length);
     for (const [rel, a] of dirs) {
       // A later entry may have replaced a directory on the way with a symlink: never follow it.

@@ -90,6 +90,8 @@ export async function applyLayer(dir: string, source: AsyncIterable<Uint8Array>,
     await applier.finish();
   } catch (err) {
     ex.destroy(err as Error);
+    // No write may still be running once the caller hears of the failure (it may delete the tree).
+    await applier.settle().catch(() => {});
     // The cause, not its echo: an interrupt or corrupt input stops the feeder first and the
     // entry being written then sees only a destroyed stream ("premature close").
     const fed = await feed.then(() => undefined, (e: unknown) => e);

@@ -51,6 +51,21 @@ describe('links', () => {
     expect((await lstat(at('lib64'))).isSymbolicLink()).toBe(true);
   });
 
+  test('a later entry in the same layer wins: a file over a directory of fresh files, a file over a file, a hard link to a just-written file', async () => {
+    const files = Array.from({ length: 40 }, (_, i) => ({ name: `d/f${i}`, data: Buffer.alloc(64 << 10, i) }));
+    await apply(s.dir, await tarOf([
+      ...files,
+      { name: 'd', data: 'd is a file now' },
+      { name: 'x', data: 'first' },
+      { name: 'x', data: 'second' },
+      { name: 'y', data: 'target' },
+      { name: 'z', type: 'link', linkname: 'y' },
+    ]));
+    expect(await readFile(at('d'), 'utf8')).toBe('d is a file now');
+    expect(await readFile(at('x'), 'utf8')).toBe('second');
+    expect((await lstat(at('z'))).ino).toBe((await lstat(at('y'))).ino);
+  });
+
   test('an entry replaces whatever the lower layer had at its name, of any type', async () => {
     await apply(s.dir, await tarOf([
       { name: 'a/', type: 'directory' },
