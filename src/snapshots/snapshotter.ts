@@ -159,14 +159,19 @@ export class StoreSnapshotter implements Snapshotter {
     const built = join(stage, 'snapshot');
     let dir: string;
     try {
-      await this.impl.populate(built, kind, parents);
+      try {
+        await this.impl.populate(built, kind, parents);
+      } catch (err) {
+        // Copying a parent that another process removed meanwhile fails half-way: say so.
+        const now = this.chain(await this.md.read(), parent);
+        if (now.join('\0') !== parents.join('\0')) throw this.parentChanged(key, parent);
+        throw err;
+      }
       crashpoint('snapshot-create-staged');
       dir = await this.md.transact(async (db) => {
         if (db.snapshots[key]) throw this.exists(key);
         const now = this.chain(db, parent);
-        if (now.join('\0') !== parents.join('\0')) {
-          throw failedPrecondition('ERR_SNAPSHOT_PARENT_CHANGED', `parent ${JSON.stringify(parent)} was removed or replaced while ${JSON.stringify(key)} was being prepared`, { key });
-        }
+        if (now.join('\0') !== parents.join('\0')) throw this.parentChanged(key, parent);
         const id = db.nextId++;
         await this.moveIntoPlace(built, this.storage(id));
         const t = Date.now();
@@ -181,6 +186,10 @@ export class StoreSnapshotter implements Snapshotter {
       await sweepScratch(this.dir);
     }
     return this.impl.mounts(dir, kind, parents);
+  }
+
+  private parentChanged(key: string, parent: string | undefined) {
+    return failedPrecondition('ERR_SNAPSHOT_PARENT_CHANGED', `parent ${JSON.stringify(parent)} was removed or replaced while ${JSON.stringify(key)} was being prepared`, { key });
   }
 
   private exists(key: string) {
