@@ -3,13 +3,16 @@
 # which: the CNCF distribution registry (docker-registry), skopeo and umoci (read the OCI
 # layout a pull leaves), htpasswd (apache2-utils: Basic auth files), openssl (the Bearer
 # token test's certificate), tmux (the progress bar test reads a real terminal's screen),
-# script (bsdutils) and setpriv (util-linux): a pty, and running as `nobody`.
+# script (bsdutils) and setpriv (util-linux): a pty, and running as `nobody`; runc (runs the
+# bundles `dist bundle` writes), zstd (zstd layers for the apply tests) and mount (overlay
+# snapshots).
 # Needs root or sudo when something is missing; does nothing when all is there.
 set -euo pipefail
 
 declare -A package_of=(
   [docker-registry]=docker-registry [skopeo]=skopeo [umoci]=umoci [htpasswd]=apache2-utils
   [openssl]=openssl [tmux]=tmux [script]=bsdutils [setpriv]=util-linux
+  [runc]=runc [zstd]=zstd [mount]=mount
 )
 missing=()
 for cmd in $(printf '%s\n' "${!package_of[@]}" | sort); do

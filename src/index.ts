@@ -15,3 +15,6 @@ export { ingestFiles } from './bulk/ingest.js';
 export { verifyStore } from './bulk/verify.js';
 export type { IngestedFile, IngestFilesOptions } from './bulk/ingest.js';
 export type { VerifyOptions, VerifyReport, VerifyIssue, BlobProblem } from './bulk/verify.js';
+export { openSnapshotter, applyLayer } from './snapshots/entry.js';
+export type { Snapshotter, Info as SnapshotInfo, Kind as SnapshotKind, Mount, Usage as SnapshotUsage, SnapshotOptions } from './snapshots/types.js';
+export type { ApplyOptions, ApplyResult } from './archive/apply.js';

@@ -63,7 +63,7 @@ export function requireRegistryBinary(): void {
       return false;
     }
   });
-  if (!found) throw new Error('docker-registry not found: run .ci/install-registry.sh');
+  if (!found) throw new Error('docker-registry not found: run scripts/test-setup.sh (npm test does)');
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<Registry> {
