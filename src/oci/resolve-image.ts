@@ -37,7 +37,7 @@ export async function readDoc(store: Store, digest: string, what: string): Promi
 }
 
 export async function resolveImage(store: Store, nameOrDigest: string, platform?: PlatformSpec): Promise<ResolvedImage> {
-  const images = await listImages(store.root);
+  const { images } = await listImages(store.root);
   const rec = images.find((i) => i.name === nameOrDigest) ?? images.find((i) => i.digest === nameOrDigest);
   let desc: Pick<Descriptor, 'digest' | 'mediaType'>;
   if (rec) desc = rec;

@@ -31,7 +31,7 @@ export function register(program: Command): void {
         const [{ resolveImage }, { createBundle }] = await Promise.all([import('../../oci/resolve-image.js'), import('../../snapshots/bundle.js')]);
         const sn = await snapshotterOf(cmd);
         const controller = interruptible();
-        await withStore(cmd, async (store) => {
+        await withStore(cmd, 'read', async (store) => {
           const image = await resolveImage(store, name, platform);
           const r = await createBundle(store, sn, image, dir, { signal: controller.signal });
           for (const w of r.unpack.warnings) process.stderr.write(`dist: warning: ${w}\n`);

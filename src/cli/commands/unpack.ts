@@ -28,7 +28,7 @@ export function register(program: Command): void {
         const [{ resolveImage }, { unpackImage }] = await Promise.all([import('../../oci/resolve-image.js'), import('../../snapshots/unpack.js')]);
         const sn = await snapshotterOf(cmd);
         const controller = interruptible();
-        await withStore(cmd, async (store) => {
+        await withStore(cmd, 'read', async (store) => {
           const image = await resolveImage(store, name, platform);
           const r = await unpackImage(store, sn, image, {
             signal: controller.signal,
