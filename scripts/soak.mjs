@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * Crash soak: SIGKILLs writers at random points — deterministic crash points (mid-write,
- * between fsync and link, after link, while replacing the status record, between lock and
- * owner record, inside the takeover guard) and random times — and checks after every kill:
+ * between fsync and link, after link, while replacing the status record, before naming a
+ * prepared lock, inside the takeover guard) and random times — and checks after every kill:
  *
  *   - the store never holds a blob whose bytes don't match its name;
  *   - `active` shows the dead ingest as stale (library listing; the CLI every few iterations);
@@ -10,6 +10,14 @@
  *   - the ref reopens (taking the dead writer's lock over) and resumes or restarts, and
  *     commits the right digest;
  *   - afterwards nothing is left under ingest/ for that ref.
+ *
+ * And pauses longer than staleMs (SIGSTOP, as a suspend or a debugger does) between the kills:
+ *
+ *   - `pause-waiter`: a second writer waiting on the ref never takes a stopped holder's ref
+ *     over; once the holder continues, both finish with the right digest;
+ *   - `pause-forced`: the stopped holder's ref is taken by force (abort --force) and another
+ *     writer commits other content under it; the holder then continues: whatever it does, no
+ *     blob's bytes differ from its name and the other writer's blob stays intact.
  *
  * Uses only the compiled library and CLI (run `npm run build` first).
  *
@@ -37,6 +45,14 @@ const STALE_MS = 1500;
 const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const refKey = (ref) => createHash('sha256').update(ref, 'utf8').digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** kill(2) that ignores a process already gone (a small ingest may finish before its pause). */
+const signal = (pid, sig) => {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // exited
+  }
+};
 const exists = (p) => stat(p).then(() => true, () => false);
 
 function rng(seed) {
@@ -158,8 +174,10 @@ const KINDS = [
   ['commit:after-fsync', 9],
   ['commit:after-link', 9],
   ['commit:before-cleanup', 9],
-  ['lock:before-owner', 3],
+  ['lock:before-rename', 3],
   ['takeover:in-guard', 1],
+  ['pause-forced', 6],
+  ['pause-waiter', 4],
 ];
 
 async function badBlobs(root, verified) {
@@ -210,7 +228,7 @@ export async function runCrashLoop(options = {}) {
     const violation = (m) => summary.violations.push(`${tag} (seed ${seed}): ${m}`);
     const ref = `crash-${i}`;
     const key = refKey(ref);
-    const paths = { dir: join(root, 'ingest', key), lock: join(root, 'ingest', `${key}.lock`), owner: join(root, 'ingest', `${key}.owner`), guard: join(root, 'ingest', `${key}.takeover`) };
+    const paths = { dir: join(root, 'ingest', key), lock: join(root, 'ingest', `${key}.lock`), owner: join(root, 'ingest', `${key}.lock`, 'owner'), guard: join(root, 'ingest', `${key}.takeover`) };
     const r = rand();
     const size = r < 0.1 ? Math.floor(rand() * 4 * KiB) : r < 0.7 ? Math.floor(64 * KiB + rand() * MiB) : Math.floor(MiB + rand() * 2 * MiB);
     const contentSeed = seed * 7 + i;
@@ -219,6 +237,13 @@ export async function runCrashLoop(options = {}) {
     const useExpected = rand() < 0.75;
     const args = { root, ref, seed: contentSeed, size: content.length, expected: useExpected ? digest : undefined, chunk: 64 * KiB, checkpointBytes: 256 * KiB, checkpointMs: 20, source: 'stream' };
     const chunks = Math.max(1, Math.ceil(content.length / (64 * KiB)));
+
+    if (kind.startsWith('pause-')) {
+      await pauseIteration(kind, { root, store, ref, args, content, digest, verified, rand, violation });
+      summary.iterations++;
+      mark('end');
+      return;
+    }
 
     // 1. the crash
     if (kind === 'takeover:in-guard') {
@@ -311,6 +336,54 @@ export async function runCrashLoop(options = {}) {
     if (summary.iterations % 100 === 0) log(`${summary.iterations}/${iterations} iterations, ${summary.violations.length} violation(s), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
 
+  /** A holder stopped (SIGSTOP) for longer than staleMs, then continued. */
+  async function pauseIteration(kind, { root, store, ref, args, content, digest, verified, rand, violation }) {
+    const h = runChild({ ...args, wait: 30_000 });
+    await h.stdoutIncludes('open', 20_000);
+    // Somewhere in the ingest: before the lock, mid-stream, or at its end.
+    await Promise.race([sleep(rand() * (10 + content.length / (24 * KiB))), h.exited]);
+    signal(h.pid, 'SIGSTOP');
+    await sleep(STALE_MS + 200 + rand() * 800);
+    const paths = { lock: join(root, 'ingest', `${refKey(ref)}.lock`) };
+    if (kind === 'pause-waiter') {
+      const held = await exists(paths.lock);
+      const t = runChild({ ...args, source: 'ranged', wait: 60_000 });
+      await sleep(STALE_MS);
+      const tr = await Promise.race([t.result(), sleep(10).then(() => undefined)]);
+      if (held && tr && tr.tag === 'result' && !tr.existed) violation(`a waiter took the ref of a stopped holder: ${JSON.stringify(tr)}`);
+      signal(h.pid, 'SIGCONT');
+      const [hr, tr2] = [await h.result(), await t.result()];
+      if (hr.tag !== 'result' || hr.digest !== digest) violation(`stopped holder did not finish right: ${JSON.stringify(hr)}`);
+      if (tr2.tag !== 'result' || tr2.digest !== digest) violation(`waiter did not finish right: ${JSON.stringify(tr2)}`);
+    } else {
+      // The operator forces the ref away from the stopped holder; another writer commits other content.
+      await store.abort(ref, { force: true }).catch((err) => {
+        if (err.kind !== 'NotFound') violation(`abort --force failed: ${err.message}`);
+      });
+      const otherSeed = args.seed + 1_000_000_007;
+      const other = seededBytes(otherSeed, Math.max(1, Math.floor(rand() * 2 * MiB)));
+      const t = await runChild({ ...args, seed: otherSeed, size: other.length, expected: undefined, source: 'ranged', wait: 30_000 }).result();
+      if (t.tag !== 'result' || t.digest !== sha256(other)) violation(`the new writer did not commit its content: ${JSON.stringify(t)}`);
+      signal(h.pid, 'SIGCONT');
+      const hr = await h.result();
+      // The stopped holder may fail (it lost the ref) or, if it had not taken the ref yet, finish:
+      // either way with its own content's digest, never the other writer's bytes.
+      if (hr.tag === 'result' && hr.digest !== digest) violation(`stopped holder committed ${hr.digest}, its content is ${digest}`);
+      if (hr.tag === 'error' && !['LockCompromised', 'Unavailable', 'FailedPrecondition', 'AlreadyExists'].includes(hr.kind)) {
+        violation(`stopped holder failed oddly: ${JSON.stringify(hr)}`);
+      }
+      if (!(await exists(join(root, 'blobs', 'sha256', sha256(other).slice(7))))) violation('the new writer’s blob is gone');
+    }
+    for (const b of await badBlobs(root, verified)) violation(b);
+    // Whatever the holder left (a partial of a lost ingest) is resumable or prunable.
+    const res = await runChild({ ...args, source: 'ranged', wait: 30_000 }).result();
+    if (res.tag !== 'result' || res.digest !== digest) violation(`reopen after the pause failed: ${JSON.stringify(res)}`);
+    await store.prune();
+    if ((await readdir(join(root, 'ingest')).catch(() => [])).some((n) => n.startsWith(refKey(ref)))) {
+      violation('ingest left after the pause, a reopen and prune');
+    }
+  }
+
   await Promise.all(
     Array.from({ length: lanes }, async (_, lane) => {
       const root = join(base, `lane${lane}`);
@@ -326,7 +399,10 @@ export async function runCrashLoop(options = {}) {
           summary.violations.push(`#${i}: harness error ${err?.stack ?? err}`);
         }
       }
-      // Whole-store checks at the end of the lane.
+      // Whole-store checks at the end of the lane. Crash debris (a lock prepared but never
+      // named, temp files) is removed by prune once it is 2 × staleMs old.
+      await sleep(2 * STALE_MS + 200);
+      await store.prune();
       for (const b of await badBlobs(root, new Map())) summary.violations.push(`lane ${lane}: ${b}`);
       const left = await readdir(join(root, 'ingest')).catch(() => []);
       if (left.length) summary.violations.push(`lane ${lane}: left under ingest/: ${left.join(', ')}`);
@@ -362,7 +438,7 @@ if (argv[0] === '--child') {
     process.stdout.write(
       [
         `soak: ${s.iterations} iterations in ${(s.ms / 1000).toFixed(1)} s (seed ${s.seed}, ${lanes} lanes)`,
-        `  kills: ${kinds}`,
+        `  kills and pauses: ${kinds}`,
         `  crash points hit ${s.crashpointsHit}, missed ${s.crashpointsMissed}`,
         `  after the kill: listed stale ${s.staleSeen} (CLI ${s.cliStaleSeen}), pruned ${s.prunedStale}`,
         `  reopen: takeovers ${s.takeovers}, resumed from checkpoint ${s.resumedFromCheckpoint}, re-hashed from 0 ${s.resumedFromZero}, ` +

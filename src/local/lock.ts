@@ -1,9 +1,12 @@
 /**
  * Ref locks across processes, without a daemon.
  *
- * A lock is the directory `ingest/<key>.lock`, created by proper-lockfile (mkdir is atomic)
- * and kept fresh by its heartbeat (mtime updates); its holder's identity sits beside it
- * (./lock-owner.ts, which also says when a lock is stale). proper-lockfile's own stale
+ * A lock is the directory `ingest/<key>.lock`, kept fresh by proper-lockfile's heartbeat
+ * (mtime updates), with its holder's identity inside (./lock-owner.ts, which also says when a
+ * lock is stale). It is made atomically *with* that identity: a private directory is
+ * prepared with the owner record in it, then renamed to the lock's name — rename fails on an
+ * existing (non-empty) lock, as mkdir would — so no process, however it is paused, ever holds
+ * a lock whose owner is unknown. proper-lockfile's own stale
  * removal is racy and is switched off; takeover happens here, under the takeover guard
  * (./lock-guard.ts), after judging the lock stale again while holding the guard: a fresh or
  * live holder's lock is never removed, and with N contenders exactly one creates the
@@ -20,17 +23,17 @@
  * a commit publishes only the file it wrote itself (./publish.ts).
  */
 import * as fs from 'node:fs';
-import { lstat, mkdir, rmdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { canceled, lockCompromised, unavailable, wrapSystemError, type ContentError } from '../errors.js';
 import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { releaseGuard, takeGuard } from './lock-guard.js';
-import { DEFAULT_LOCK_OPTIONS, inspectLock, ownerIsOurs, writeOwner, type LockInspection, type LockOptions } from './lock-owner.js';
+import { DEFAULT_LOCK_OPTIONS, inspectLock, ownerRecord, type LockInspection, type LockOptions } from './lock-owner.js';
 import { currentOwner } from './owner.js';
 import type { IngestPaths } from './paths.js';
-import { idOf, removeIfSame, sameFile, type FileId } from './safe-fs.js';
+import { idOf, privateName, removeIfSame, sameFile, type FileId } from './safe-fs.js';
 
 export { DEFAULT_LOCK_OPTIONS, ingestState, inspectLock, type LockInspection, type LockOptions } from './lock-owner.js';
 
@@ -50,7 +53,6 @@ export class RefLock {
   private releaseFn: (() => Promise<void>) | undefined;
   /** Identity of the lock directory this process created. */
   id: FileId | undefined;
-  ownerId: FileId | undefined;
   compromised: ContentError | undefined;
 
   constructor(
@@ -92,9 +94,6 @@ export class RefLock {
     const fn = this.releaseFn;
     this.releaseFn = undefined;
     if (!fn) return;
-    if (this.ownerId && (await ownerIsOurs(this.paths, this.ownerId))) {
-      await removeIfSame(this.paths.owner, this.ownerId).catch(() => {});
-    }
     try {
       await fn();
     } catch (err) {
@@ -105,30 +104,66 @@ export class RefLock {
 }
 
 /**
- * proper-lockfile's file-system port for one lock: removal (release and the exit hook) only
- * while the lock directory is still ours; a heartbeat that finds another directory reports
- * the lock as lost (ENOENT makes proper-lockfile call onCompromised).
+ * proper-lockfile's file-system port for one lock:
+ * - mkdir makes the lock with its owner record inside (prepare privately, then rename);
+ * - removal (release, and the exit hook) only while the lock directory is still ours;
+ * - a heartbeat that finds another directory reports the lock as lost (ENOENT makes
+ *   proper-lockfile call onCompromised).
  */
-function identityFs(lock: RefLock) {
+function identityFs(lock: RefLock, fileMode: number) {
   const replaced = () => Object.assign(new Error('lock directory replaced'), { code: 'ENOENT' });
+  const owner = (dir: string) => `${dir}/owner`;
   return {
     ...fs,
+    mkdir(path: string, cb: (err: NodeJS.ErrnoException | null) => void) {
+      const prep = privateName(dirname(path), 'lockprep');
+      const fail = (err: NodeJS.ErrnoException) => fs.rm(prep, { recursive: true, force: true }, () => cb(err));
+      fs.mkdir(prep, (err) => {
+        if (err) return cb(err);
+        const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+        fs.open(owner(prep), flags, fileMode, (oerr, fd) => {
+          if (oerr) return fail(oerr);
+          const rec = ownerRecord();
+          fs.write(fd, rec, 0, rec.length, 0, (werr) => fs.close(fd, () => {
+            if (werr) return fail(werr);
+            crashpoint('lock:before-rename');
+            fs.rename(prep, path, (rerr) => {
+            if (!rerr) return cb(null);
+            // A lock exists there (a non-empty directory): the same answer mkdir gives.
+              if (rerr.code === 'ENOTEMPTY' || rerr.code === 'EEXIST' || rerr.code === 'ENOTDIR') rerr = Object.assign(rerr, { code: 'EEXIST' });
+              fail(rerr);
+            });
+          }));
+        });
+      });
+    },
     stat(path: string, cb: (err: Error | null, st?: fs.Stats) => void) {
       fs.stat(path, (err, st) => {
         if (!err && lock.id && !sameFile(idOf(st), lock.id)) return cb(replaced());
         cb(err, st);
       });
     },
+    // Release: the lock's name is moved to a private one (atomic: nobody can slip a lock in
+    // between a check and a removal), checked to be ours, then removed; a lock that is not
+    // ours is put back (a lock is never empty, so that rename cannot replace another lock).
     rmdir(path: string, cb: (err: Error | null) => void) {
       fs.lstat(path, (err, st) => {
-        if (err) return cb(err);
+        if (err) return cb(err.code === 'ENOENT' ? null : err);
         if (!lock.id || !sameFile(idOf(st), lock.id)) return cb(null);
-        fs.rmdir(path, (e) => cb(e && e.code !== 'ENOENT' ? e : null));
+        removeIfSame(path, lock.id).then(
+          () => cb(null),
+          (e: NodeJS.ErrnoException) => cb(e.code === 'ENOENT' ? null : e),
+        );
       });
     },
     rmdirSync(path: string) {
       const st = fs.lstatSync(path, { throwIfNoEntry: false });
-      if (st && lock.id && sameFile(idOf(st), lock.id)) fs.rmdirSync(path);
+      if (!st || !lock.id || !sameFile(idOf(st), lock.id)) return;
+      const trash = privateName(dirname(path), 'trash');
+      fs.renameSync(path, trash);
+      const moved = fs.lstatSync(trash);
+      if (sameFile(idOf(moved), lock.id)) fs.rmSync(trash, { recursive: true, force: true });
+      else fs.renameSync(trash, path);
     },
   };
 }
@@ -173,17 +208,8 @@ async function takeOver(paths: IngestPaths, opts: LockOptions, force: boolean): 
     const st = await lstat(paths.lock).catch(() => undefined);
     if (!st) return true;
     if (!sameFile(idOf(st), insp.id)) return false;
-    if (st.isDirectory()) {
-      await rmdir(paths.lock).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return;
-        // Not empty: something was planted inside; it is not a lock holder's.
-        if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') return void (await removeIfSame(paths.lock, insp.id!));
-        throw err;
-      });
-    } else {
-      await removeIfSame(paths.lock, insp.id!);
-    }
-    return true;
+    // Moved to a private name, checked again, then removed with its owner record.
+    return (await removeIfSame(paths.lock, insp.id!)) !== 'foreign';
   } finally {
     await releaseGuard(paths, guard);
   }
@@ -196,17 +222,14 @@ async function acquire(lock: RefLock, paths: IngestPaths, opts: LockOptions, fil
     stale: NEVER_STALE,
     update: opts.updateMs,
     retries: 0,
-    fs: identityFs(lock),
+    fs: identityFs(lock, fileMode),
     onCompromised: (err) => {
       lock.lose(err.message);
       diag.lockCompromised.publish({ ref: lock.ref, error: err });
     },
   });
   lock.bind(release);
-  const st = await lstat(paths.lock);
-  lock.id = idOf(st);
-  crashpoint('lock:before-owner');
-  lock.ownerId = await writeOwner(paths, lock.id, fileMode);
+  lock.id = idOf(await lstat(paths.lock));
 }
 
 /** One attempt: take the lock, or take over a stale one, or throw Unavailable naming the holder. */

@@ -5,7 +5,7 @@
  *   <root>/blobs/<alg>/<hex>          committed blobs, mode 0444
  *   <root>/ingest/<sha256(ref)>/      data + status of one ingest
  *   <root>/ingest/<sha256(ref)>.lock  the ref lock (a directory, proper-lockfile)
- *   <root>/ingest/<sha256(ref)>.owner identity of the lock holder
+ *   <root>/ingest/<sha256(ref)>.lock/owner identity of the lock holder (inside the lock)
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ export interface IngestPaths {
   data: string;
   status: string;
   lock: string;
+  /** The holder's record, inside the lock directory: it appears and goes with the lock. */
   owner: string;
   /** The takeover guard: held for milliseconds while a dead/stale lock is replaced. */
   guard: string;
@@ -51,7 +52,7 @@ export function ingestPathsForKey(root: string, key: string): IngestPaths {
     data: join(base, 'data'),
     status: join(base, 'status'),
     lock: `${base}.lock`,
-    owner: `${base}.owner`,
+    owner: `${base}.lock/owner`,
     guard: `${base}.takeover`,
   };
 }

@@ -129,14 +129,16 @@ export async function pruneIngests(root: string, lockOpts: LockOptions, options:
       const lock = await inspectLock(paths, lockOpts);
       // A fresh lock without a dir may be a writer between lock and mkdir: leave it.
       if (lock.exists && !lock.stale) continue;
-      const ownerOnly = !lock.exists && (await exists(paths.owner));
+      // An owner record beside the lock: what an older version left when its lock went.
+      const legacyOwner = join(ingestRoot(root), `${key}.owner`);
+      const ownerOnly = !lock.exists && (await exists(legacyOwner));
       if (!lock.exists && !ownerOnly) continue;
       if (!dryRun) {
         if (lock.exists) {
           if (!(await attempt(key, undefined, () => removeUnderLock(root, paths, key, lockOpts, trust)))) continue;
         } else {
-          const st = await lstat(paths.owner).catch(() => undefined);
-          if (st && !(await attempt(key, undefined, async () => (await removeIfSame(paths.owner, idOf(st))) !== 'foreign'))) continue;
+          const st = await lstat(legacyOwner).catch(() => undefined);
+          if (st && !(await attempt(key, undefined, async () => (await removeIfSame(legacyOwner, idOf(st))) !== 'foreign'))) continue;
         }
       }
       result.removed.push({ key, offset: 0, state: 'orphan', ageMs: lock.heartbeatAgeMs ?? 0 });

@@ -240,7 +240,9 @@ export class LocalStore implements Store {
     }
     const paths = ingestPaths(this.root, ref);
     const dir = await lstat(paths.dir).catch(() => undefined);
-    if (!dir) throw notFound('ERR_INGEST_NOT_FOUND', `no ingest for ref ${JSON.stringify(ref)}`, { ref });
+    // A writer between taking the lock and making its directory has an ingest too.
+    const lockSt = dir ? undefined : await lstat(paths.lock).catch(() => undefined);
+    if (!dir && !lockSt) throw notFound('ERR_INGEST_NOT_FOUND', `no ingest for ref ${JSON.stringify(ref)}`, { ref });
     const lock = await tryLock(ref, paths, this.cfg.lock, { force: options.force, fileMode: this.trust.fileMode });
     try {
       // The directory judged above, by identity: not one a writer made after us.

@@ -1,25 +1,24 @@
 /**
- * The lock index.json updaters take (`index.json.lock`, proper-lockfile), with an identity:
- * right after taking it, the holder writes a random token to `index.json.lock.owner`.
- * proper-lockfile alone cannot tell a holder that it lost the lock — a holder frozen past
- * the stale time (SIGSTOP, a suspended VM) wakes up still believing it holds it, while
- * another process took it over. `held()` answers that: false once the lock was reported
- * compromised or the owner file no longer carries our token (a newer holder wrote its own,
- * or released and removed it).
+ * The lock index.json updaters take: the store's own ref lock (src/local/lock.ts) on the
+ * name `index.json.lock`, so it follows the same rules — a holder alive on this host keeps
+ * it however long it is paused, a dead one is taken over at once, one on another host after
+ * its heartbeat is `staleMs` old, and every removal is by identity (a holder that lost the
+ * lock never removes its successor's, not even from its exit hook).
  *
- * A holder that finds it lost the lock must not release it: the directory now belongs to
- * someone else, and proper-lockfile would remove it. Its own timer notices the foreign
- * mtime and drops the lock quietly (onCompromised never throws here).
+ * `held()` checks on disk, right before the rename it guards, that the lock directory is
+ * still the one we created: a holder on another host, or one taken over by force, finds it
+ * is not and changes nothing.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import lockfile from 'proper-lockfile';
-import { unavailable } from '../errors.js';
+import { dirname, join } from 'node:path';
+import { isKind, unavailable } from '../errors.js';
+import { waitLock } from '../local/lock.js';
+import type { IngestPaths } from '../local/paths.js';
 
 export interface IndexLockOptions {
-  /** A holder silent (no heartbeat) this long is taken over. Default 10 s; at least 2 s. */
+  /** A holder on another host silent (no heartbeat) this long is taken over. Default 10 s; at least 2 s. */
   staleMs?: number;
+  /** How long to wait for the lock before Unavailable (default 60 s). */
+  waitMs?: number;
 }
 
 export interface IndexLock {
@@ -29,60 +28,24 @@ export interface IndexLock {
   release(): Promise<void>;
 }
 
-const OWNER_MAX = 4096;
-
-async function readOwner(path: string): Promise<string | undefined> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const buf = Buffer.alloc(OWNER_MAX);
-    const { bytesRead } = await fh.read(buf, 0, OWNER_MAX, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await fh.close();
-  }
+/** The lock's files beside `file`, in the shape the ref lock expects. */
+function lockPaths(file: string): IngestPaths {
+  const lock = `${file}.lock`;
+  return { key: 'index', dir: join(dirname(file), '.index-unused'), data: '', status: '', lock, owner: `${lock}/owner`, guard: `${lock}.takeover` };
 }
 
 export async function lockIndex(file: string, o: IndexLockOptions = {}): Promise<IndexLock> {
-  const lockPath = `${file}.lock`;
-  const ownerPath = `${lockPath}.owner`;
-  const stale = Math.max(2_000, o.staleMs ?? 10_000);
-  let compromised = false;
-  let release: () => Promise<void>;
+  const staleMs = Math.max(2_000, o.staleMs ?? 10_000);
+  let lock;
   try {
-    release = await lockfile.lock(file, {
-      realpath: false,
-      lockfilePath: lockPath,
-      stale,
-      update: Math.min(2_000, stale / 2),
-      retries: { retries: 200, factor: 1.3, minTimeout: 5, maxTimeout: 200, randomize: true },
-      onCompromised: () => {
-        compromised = true;
-      },
-    });
+    lock = await waitLock('index.json', lockPaths(file), { staleMs, updateMs: Math.max(1_000, staleMs / 4) }, o.waitMs ?? 60_000);
   } catch (err) {
-    throw unavailable('ERR_INDEX_LOCKED', `cannot lock ${file}: ${(err as Error).message}`, { path: lockPath });
+    if (isKind(err, 'Unavailable')) throw unavailable('ERR_INDEX_LOCKED', `cannot lock ${file}: ${err.message}`, { ...err.details, path: `${file}.lock` });
+    throw err;
   }
-  // Written before the guarded file is read, so a holder that took over from us is visible
-  // to our held() before it can have read anything we might still overwrite.
-  const token = `${process.pid}@${hostname()} ${randomBytes(12).toString('hex')}`;
-  try {
-    await writeFile(ownerPath, token);
-  } catch (err) {
-    await release().catch(() => {});
-    throw unavailable('ERR_INDEX_LOCKED', `cannot write ${ownerPath}: ${(err as Error).message}`, { path: ownerPath });
-  }
-  const held = async () => !compromised && (await readOwner(ownerPath)) === token;
-  return {
-    held,
-    async release() {
-      if (!(await held())) return;
-      await rm(ownerPath, { force: true });
-      await release().catch(() => {});
-    },
-  };
+  const held = () => lock.verify().then(
+    () => true,
+    () => false,
+  );
+  return { held, release: () => lock.release() };
 }

@@ -1,7 +1,7 @@
 /**
  * Issue 3 — crashes: writers SIGKILLed at deterministic crash points (mid-write, between
  * fsync and link, after link, before cleanup, while replacing the status record, between
- * lock and owner record, inside the takeover guard) and at random times, ≥ 50 iterations.
+ * preparing and naming a lock, inside the takeover guard) and at random times, ≥ 50 iterations.
  * The loop is scripts/soak.mjs's runCrashLoop (the soak runs thousands); after every kill it
  * checks that no blob's bytes differ from its name, that the dead ingest is listed stale,
  * that prune removes it, that the ref reopens (taking the lock over) and resumes or restarts
@@ -33,7 +33,7 @@ describe('crash loop', () => {
       cliEvery: 6,
       // Every crash point at least once, whatever the seed.
       forceKinds: [
-        'lock:before-owner',
+        'lock:before-rename',
         'takeover:in-guard',
         'commit:after-fsync',
         'commit:after-link',

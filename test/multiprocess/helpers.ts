@@ -280,7 +280,8 @@ export function refKey(ref: string): string {
 
 export function ingestPaths(root: string, ref: string) {
   const base = join(root, 'ingest', refKey(ref));
-  return { dir: base, data: join(base, 'data'), status: join(base, 'status'), lock: `${base}.lock`, owner: `${base}.owner`, guard: `${base}.takeover` };
+  // The holder's record lives inside the lock; `legacyOwner` is where an older version kept it.
+  return { dir: base, data: join(base, 'data'), status: join(base, 'status'), lock: `${base}.lock`, owner: `${base}.lock/owner`, legacyOwner: `${base}.owner`, guard: `${base}.takeover` };
 }
 
 export async function exists(p: string): Promise<boolean> {
@@ -390,14 +391,21 @@ export async function layoutIngest(root: string, f: IngestFixture): Promise<Retu
     await mkdir(p.lock);
     const st = await stat(p.lock);
     const o = f.lock.owner ?? 'none';
+    // A lock is never empty: 'none' is a lock whose record is unreadable (empty), 'torn' one
+    // whose record is cut short; a record bound to another lock's inode is what an older
+    // version left beside its lock.
     if (o === 'torn') await writeFile(p.owner, Buffer.from([0x85, 0xa3]));
-    else if (o !== 'none') await writeFile(p.owner, await ownerRecord(o, st));
+    else if (o === 'none') await writeFile(p.owner, '');
+    else if (o.lockIno !== undefined) {
+      await writeFile(p.owner, '');
+      await writeFile(p.legacyOwner, await ownerRecord(o, st));
+    } else await writeFile(p.owner, await ownerRecord(o, st));
     if (f.lock.heartbeatAgeMs) {
       const t = (Date.now() - f.lock.heartbeatAgeMs) / 1000;
       await utimes(p.lock, t, t);
     }
   }
-  if (f.orphanOwner) await writeFile(p.owner, await ownerRecord(f.orphanOwner, { ino: 1, birthtimeMs: 1 }));
+  if (f.orphanOwner) await writeFile(p.legacyOwner, await ownerRecord(f.orphanOwner, { ino: 1, birthtimeMs: 1 }));
   if (f.guardAgeMs !== undefined) {
     await mkdir(p.guard);
     const t = (Date.now() - f.guardAgeMs) / 1000;

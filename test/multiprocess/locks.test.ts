@@ -205,10 +205,10 @@ describe('takeover', () => {
   const cases: Array<{ name: string; fixture: () => Promise<any>; takenOver: boolean; holder?: RegExp }> = [
     { name: 'owner pid gone (same host): at once, heartbeat fresh', fixture: async () => ({ owner: { pid: await deadPid() } }), takenOver: true },
     { name: 'owner from another boot (same host): at once', fixture: async () => ({ owner: { pid: process.pid, bootId: 'another-boot' } }), takenOver: true },
-    { name: 'unknown owner (no record), heartbeat older than staleMs', fixture: async () => ({ owner: 'none', heartbeatAgeMs: 3 * staleMs }), takenOver: true },
+    { name: 'unknown owner (unreadable record), heartbeat older than staleMs', fixture: async () => ({ owner: 'none', heartbeatAgeMs: 3 * staleMs }), takenOver: true },
     { name: 'torn owner record, heartbeat older than staleMs', fixture: async () => ({ owner: 'torn', heartbeatAgeMs: 3 * staleMs }), takenOver: true },
     { name: 'owner on another host, heartbeat older than staleMs', fixture: async () => ({ owner: { pid: 1, host: 'elsewhere' }, heartbeatAgeMs: 3 * staleMs }), takenOver: true },
-    { name: 'unknown owner (no record), fresh heartbeat: NOT taken over', fixture: async () => ({ owner: 'none' }), takenOver: false, holder: /unknown process/ },
+    { name: 'unknown owner (unreadable record), fresh heartbeat: NOT taken over', fixture: async () => ({ owner: 'none' }), takenOver: false, holder: /unknown process/ },
     { name: 'torn owner record, fresh heartbeat: NOT taken over', fixture: async () => ({ owner: 'torn' }), takenOver: false, holder: /unknown process/ },
     { name: 'owner on another host with a dead-looking pid, fresh: NOT taken over', fixture: async () => ({ owner: { pid: await deadPid(), host: 'elsewhere' } }), takenOver: false, holder: /elsewhere/ },
     {

@@ -6,7 +6,8 @@
  * from its stale view: it re-reads and applies its change on top of the newer file.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { ownerRecord } from '../multiprocess/helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -120,14 +121,37 @@ function namesIn(root: string): Record<string, string> {
   return out;
 }
 
-test('regression: an updater paused past its lock\'s stale time does not rename its stale view over a newer index.json', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'ck-index-stale-'));
+test('an updater stopped while holding the lock keeps it: another updater waits, then both names are recorded', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ck-index-stopped-'));
   try {
     await recordImage(root, { name: 'base:v1', mediaType: MANIFEST, digest: D(1), size: 1 });
     // A reads index.json (base only), writes its view and stops just before the rename.
     const a = recorder(root, 'paused:v1', D(2), true);
     await a.stopped();
-    // B finds A's lock stale, takes it over and records its name.
+    // B must not take the lock of a live (stopped) holder, however old its heartbeat.
+    const bp = recorder(root, 'fresh:v1', D(3), false);
+    const early = await Promise.race([bp.exited, new Promise((r) => setTimeout(() => r('waiting'), 2.5 * STALE_MS))]);
+    expect(early).toBe('waiting');
+    expect(namesIn(root)).toEqual({ 'base:v1': D(1) });
+    a.resume();
+    expect((await a.exited).code).toBe(0);
+    expect((await bp.exited).code).toBe(0);
+    expect(namesIn(root)).toEqual({ 'base:v1': D(1), 'paused:v1': D(2), 'fresh:v1': D(3) });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('regression: an updater on another host, paused past the stale time, does not rename its stale view over a newer index.json', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ck-index-stale-'));
+  try {
+    await recordImage(root, { name: 'base:v1', mediaType: MANIFEST, digest: D(1), size: 1 });
+    const a = recorder(root, 'paused:v1', D(2), true);
+    await a.stopped();
+    // Make A's lock look held from another host: its liveness cannot be judged from here.
+    const lock = join(root, 'index.json.lock');
+    await writeFile(`${lock}/owner`, await ownerRecord({ pid: 1, host: 'elsewhere' }, await stat(lock)));
+    // B takes the lock over once its heartbeat is stale, and records its name.
     const started = Date.now();
     const b = await recorder(root, 'fresh:v1', D(3), false).exited;
     expect(b, b.stderr).toMatchObject({ code: 0 });
