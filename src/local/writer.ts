@@ -168,8 +168,14 @@ export class LocalWriter implements Writer {
     } catch (err) {
       await files?.data.close().catch(() => {});
       await files?.status.close().catch(() => {});
+      // Files that vanished under us mean the ref was taken from us (abort --force, a
+      // takeover while we were paused): say so, not "no such file".
+      const lost = await lock.verify().then(
+        () => undefined,
+        (e: ContentError) => e,
+      );
       await lock.release().catch(() => {});
-      throw wrapSystemError(err, `opening ingest for ref ${JSON.stringify(ref)}`, { ref });
+      throw lost ?? wrapSystemError(err, `opening ingest for ref ${JSON.stringify(ref)}`, { ref });
     }
   }
 
