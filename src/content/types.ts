@@ -16,6 +16,8 @@ export interface Info {
   digest: string;
   size: number;
   createdAt: Date;
+  /** Labels (containerd's content labels); {} when none. */
+  labels?: Record<string, string>;
 }
 
 /** Identity of a process holding a ref lock. `startTicks` tells a live pid from a reused one. */
@@ -136,6 +138,12 @@ export interface Store {
   walk(filter?: WalkFilter): AsyncIterable<Info>;
   readerAt(digest: string): Promise<ReaderAt>;
   createReadStream(digest: string, options?: ReadStreamOptions): Promise<Readable>;
+  /**
+   * Changes a blob's labels (containerd's Update): with no `fieldpaths` the labels given
+   * replace all of them; `labels` does the same; `labels.K` sets K, or removes it when the
+   * value is empty or absent. Returns the updated Info. NotFound for an absent blob.
+   */
+  update(digest: string, change: { labels?: Record<string, string> }, fieldpaths?: string[]): Promise<Info>;
   /** Filesystem path of a committed blob (NotFound if absent). */
   path(digest: string): Promise<string>;
   delete(digest: string): Promise<void>;

@@ -36,6 +36,12 @@ export interface WriteBlobOptions {
   signal?: AbortSignal;
   /** Bytes per write and per ranged read (default 1 MiB). */
   chunkSize?: number;
+  /**
+   * Called with the digest before the blob is relied on: before the writer opens when the
+   * digest is expected (an AlreadyExists answer then stays true), else once the data is
+   * written and before the commit. A lease's protect (src/metadata/with-lease.ts).
+   */
+  protect?: (digest: string) => Promise<void>;
 }
 
 export interface WriteBlobResult {
@@ -197,6 +203,7 @@ async function writeOnce(
   attempt: { resumedFrom: number },
 ): Promise<WriteBlobResult> {
   const { size, expected, signal } = options;
+  if (expected && options.protect) await options.protect(expected);
   let w: Writer;
   try {
     w = await store.writer({ ref, total: size, expected, wait: options.wait, signal });
@@ -215,6 +222,7 @@ async function writeOnce(
     written = await copy(w, source, offset, options);
     // An interrupted source may simply end early: never commit what it cut short.
     signal?.throwIfAborted();
+    if (!expected && options.protect) await options.protect(await w.digest());
     const digest = await w.commit({ size, expected });
     return { digest, existed: false, written };
   } catch (err) {

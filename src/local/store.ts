@@ -3,9 +3,9 @@
  * processes (layout in ./paths.ts). Read paths live here; the write transaction lives in
  * ./writer.ts, ref locks in ./lock.ts, the ingest listing in ./ingests.ts.
  */
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { lstat, opendir, open, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
   Info,
@@ -27,6 +27,7 @@ import { DEFAULT_LOCK_OPTIONS, tryLock, type LockOptions } from './lock.js';
 import { blobPath, blobsDir, ingestPaths, ingestRoot } from './paths.js';
 import { removeIngestDir } from './publish.js';
 import { idOf } from './safe-fs.js';
+import { labelsDir, readLabels, removeLabels, updateLabels } from './labels.js';
 import { checkTree, loadTrust, type TrustPolicy } from './trust.js';
 import { pruneIngests, type PruneOptions, type PruneResult } from './prune.js';
 import { LocalWriter, type WriterConfig } from './writer.js';
@@ -118,7 +119,13 @@ export class LocalStore implements Store {
       throw wrapSystemError(err, `reading ${digest}`, { digest });
     }
     if (!st.isFile()) throw blobNotFound(digest);
-    return { digest, size: st.size, createdAt: st.mtime };
+    return { digest, size: st.size, createdAt: st.mtime, labels: readLabels(this.root, digest) };
+  }
+
+  async update(digest: string, change: { labels?: Record<string, string> }, fieldpaths?: string[]): Promise<Info> {
+    await this.info(digest); // NotFound before anything is written
+    const labels = await updateLabels(this.trust, this.cfg.lock, digest, change?.labels ?? {}, fieldpaths);
+    return { ...(await this.info(digest)), labels };
   }
 
   async *walk(filter: WalkFilter = {}): AsyncGenerator<Info> {
@@ -131,13 +138,17 @@ export class LocalStore implements Store {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw wrapSystemError(err, 'walking blobs');
       }
+      // Most stores label few blobs: look for records only where some exist.
+      const labelled = existsSync(labelsDir(this.root, alg));
       for await (const entry of dir) {
         const digest = `${alg}:${entry.name}`;
         if (filter.prefix && !digest.startsWith(filter.prefix)) continue;
         if (entry.name.length !== ALGORITHMS[alg] || !/^[0-9a-f]+$/.test(entry.name)) continue; // misnamed: verify reports it
         let info: Info;
         try {
-          info = await this.info(digest);
+          const st = await lstat(join(blobsDir(this.root, alg), entry.name));
+          if (!st.isFile()) continue;
+          info = { digest, size: st.size, createdAt: st.mtime, labels: labelled ? readLabels(this.root, digest) : {} };
         } catch {
           continue; // deleted while we walked
         }
@@ -206,6 +217,7 @@ export class LocalStore implements Store {
       // Only a blob: a symlink or directory at the name is not ours to delete through.
       if (!(await lstat(p)).isFile()) throw blobNotFound(digest);
       await unlink(p);
+      await removeLabels(this.root, digest);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw blobNotFound(digest, err);
       throw wrapSystemError(err, `deleting ${digest}`, { digest });

@@ -99,12 +99,12 @@ export function checkDirIfPresent(policy: TrustPolicy, path: string): boolean {
 }
 
 /** The store's own top-level directories, checked at open. */
-export const TOP_LEVEL = ['blobs', 'ingest', 'quarantine'] as const;
+export const TOP_LEVEL = ['blobs', 'ingest', 'quarantine', 'labels', 'leases', 'gc'] as const;
 
 export function checkTree(policy: TrustPolicy, subdirs: readonly string[]): void {
   for (const name of TOP_LEVEL) {
     const top = join(policy.root, name);
-    if (!checkDirIfPresent(policy, top) || name !== 'blobs') continue;
+    if (!checkDirIfPresent(policy, top) || (name !== 'blobs' && name !== 'labels')) continue;
     for (const alg of subdirs) checkDirIfPresent(policy, join(top, alg));
   }
 }

@@ -46,6 +46,23 @@ export async function recordImage(root: string, r: ImageRecord, lock?: IndexLock
   return checkEntries(next.manifests).bad;
 }
 
+/**
+ * Removes names (and the OCI views recorded with them) from index.json; their blobs stay
+ * until the collector finds them unreferenced. Returns the names that were there.
+ */
+export async function removeImages(root: string, names: string[], lock?: IndexLockOptions): Promise<{ removed: string[]; bad: BadEntry[] }> {
+  let removed: string[] = [];
+  const next = await updateIndex(
+    root,
+    (index) => {
+      removed = names.filter((n) => index.manifests.some((e) => owns(e, n)));
+      return { ...index, manifests: index.manifests.filter((e) => !names.some((n) => owns(e, n))) };
+    },
+    lock,
+  );
+  return { removed, bad: checkEntries(next.manifests).bad };
+}
+
 function owns(e: unknown, name: string): boolean {
   const a = (e as IndexEntry | null)?.annotations;
   return typeof a === 'object' && a !== null && (a[CONTAINERD_NAME] === name || a[REF_NAME] === name);

@@ -44,6 +44,11 @@ export interface PullOptions {
   signal?: AbortSignal;
   retry?: RetryPolicy;
   onEvent?: (e: PullEvent) => void;
+  /**
+   * Protects blobs from the garbage collector (a lease, src/metadata/with-lease.ts): called
+   * with every digest of the tree before any of them is checked for presence or written.
+   */
+  protect?: (digests: string[]) => Promise<void>;
 }
 
 export interface PullResult {
@@ -147,6 +152,10 @@ export async function pull(o: PullOptions): Promise<PullResult> {
       emit({ event: 'blob', ref: blobRef(kind, d.digest), kind, digest: d.digest, state: 'resolving', offset: 0, total: d.size });
     }
 
+    // Parents after children: platform manifests, then the index.
+    const parents = [...manifests, ...(isIndex(top.descriptor.mediaType) ? [top] : [])];
+    await o.protect?.([...items.map((i) => i.d.digest), ...parents.map((m) => m.descriptor.digest)]);
+
     let received = 0;
     let existing = 0;
     await mapLimit(items, Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY), ac, async ({ kind, d }) => {
@@ -162,8 +171,6 @@ export async function pull(o: PullOptions): Promise<PullResult> {
       if (r.existed) existing++;
     });
 
-    // Parents after children: platform manifests, then the index.
-    const parents = [...manifests, ...(isIndex(top.descriptor.mediaType) ? [top] : [])];
     for (const m of parents) {
       const d = m.descriptor;
       const ref = blobRef('manifest', d.digest);
@@ -175,7 +182,7 @@ export async function pull(o: PullOptions): Promise<PullResult> {
     }
 
     const docs = new Map(parents.map((m) => [m.descriptor.digest, m.bytes]));
-    const view = await storeOciView(store, target, docs, signal);
+    const view = await storeOciView(store, target, docs, signal, o.protect);
     const badIndexEntries = await recordImage(store.root, { name, mediaType: target.mediaType, digest: target.digest, size: target.size, platform: target.platform, view });
     const totalBytes = items.reduce((t, i) => t + i.d.size, 0) + parents.reduce((t, m) => t + m.descriptor.size, 0);
     return {

@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import type { SkipReason } from '../../bulk/enumerate.js';
-import { ingestFiles } from '../../bulk/ingest.js';
-import type { ContentError } from '../../errors.js';
+import { ingestFiles, type IngestedFile, type IngestFilesOptions } from '../../bulk/ingest.js';
+import { failedPrecondition, notFound, type ContentError } from '../../errors.js';
+import type { LocalStore } from '../../local/store.js';
 import { configureDefaultEngine } from '../../hash/engine.js';
 import { action, reportError, withStore } from '../context.js';
 import { formatBytes } from '../duration.js';
@@ -18,6 +19,7 @@ interface Opts {
   hash?: 'wasm' | 'native';
   algorithm: Algorithm;
   jobs?: number;
+  lease?: string;
 }
 
 /** Paths from the arguments; `-` stands for the lines of stdin (one path per line). */
@@ -32,6 +34,43 @@ async function* pathsOf(args: string[]): AsyncGenerator<string> {
 }
 
 /** One NDJSON line (--json): scripts see each file as it lands, not after the whole run. */
+/**
+ * `--lease`: blobs are put in the lease in batches, each in one read section of the collector
+ * together with a check that they are still there; one a collector removed between its commit
+ * and the batch is added again. From the check on, every blob is kept by the lease.
+ */
+async function leaseBatcher(store: LocalStore, id: string, ingestOptions: IngestFilesOptions) {
+  const { getLease, addResources, CONTENT } = await import('../../metadata/leases.js');
+  const { readSection } = await import('../../metadata/gc-lock.js');
+  if (!getLease(store.root, id)) throw notFound('ERR_LEASE_NOT_FOUND', `no lease ${JSON.stringify(id)}`, { lease: id });
+  let pending: IngestedFile[] = [];
+  const protect = (files: IngestedFile[]) =>
+    readSection(store.trust, { lock: store.lockOptions }, async () => {
+      await addResources(store.trust, id, files.map((f) => ({ type: CONTENT, id: f.digest })));
+      const gone: IngestedFile[] = [];
+      for (const f of files) if (!(await store.exists(f.digest))) gone.push(f);
+      return gone;
+    });
+  const flush = async () => {
+    const batch = pending;
+    pending = [];
+    if (!batch.length) return;
+    const gone = await protect(batch);
+    if (!gone.length) return;
+    const again: IngestedFile[] = [];
+    for await (const r of ingestFiles(store, gone.map((f) => f.path), ingestOptions)) again.push(r);
+    const still = await protect(again);
+    for (const f of still) throw failedPrecondition('ERR_BLOB_VANISHED', `${f.digest} (${f.path}) was removed again while being added to lease ${JSON.stringify(id)}`, { digest: f.digest });
+  };
+  return {
+    add: async (r: IngestedFile) => {
+      pending.push(r);
+      if (pending.length >= 256) await flush();
+    },
+    flush,
+  };
+}
+
 function emit(record: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(record) + '\n');
 }
@@ -57,6 +96,7 @@ export function register(program: Command): void {
     .addOption(new Option('--hash <mode>', 'hash implementation: native (OpenSSL; default for sha256 and sha512) or wasm (hash-wasm; blake3 always)').choices(['native', 'wasm']))
     .option('-a, --algorithm <alg>', 'digest algorithm: sha256, sha512, blake3', algorithmOption, 'sha256')
     .option('-j, --jobs <n>', 'worker threads, 1 to 256 (env DIST_JOBS, default: available parallelism)', countOption('--jobs', 256))
+    .option('--lease <id>', 'add every blob to this lease (`dist lease create`), so `dist gc` keeps them')
     .addHelpText('after', '\nExamples:\n  dist add -r ./layers\n  find . -name "*.tar" | dist add -\n  dist add -r --json ./layers | jq -c \'select(.type == "file")\'')
     .action(
       action(async (args: string[], opts: Opts, cmd: Command) => {
@@ -78,16 +118,21 @@ export function register(program: Command): void {
             skipped[reason]++;
             if (opts.json) emit({ type: 'skipped', path, reason });
           };
-          for await (const r of ingestFiles(store, pathsOf(args), {
+          const ingestOptions = {
             recursive: opts.recursive,
             followSymlinks: opts.dereference,
-            hash: opts.hash ?? 'auto',
+            hash: opts.hash ?? ('auto' as const),
             algorithm: opts.algorithm,
             onError,
             onSkipped,
+          };
+          const leased = opts.lease !== undefined ? await leaseBatcher(store, opts.lease, ingestOptions) : undefined;
+          for await (const r of ingestFiles(store, pathsOf(args), {
+            ...ingestOptions,
             onFound: (_p, size) => progress.found(size),
             onEnumerated: () => progress.finalTotals(),
           })) {
+            await leased?.add(r);
             files++;
             bytes += r.size;
             if (!r.existed) fresh++;
@@ -95,6 +140,7 @@ export function register(program: Command): void {
             if (opts.json) emit({ type: 'file', ...r });
             else progress.print(`${r.digest}  ${displayField(r.path)}\n`);
           }
+          await leased?.flush();
           progress.stop();
           const ms = progress.elapsedMs;
           const rate = ms > 0 ? (bytes * 1000) / ms : 0;

@@ -21,5 +21,8 @@ import * as apply from './apply.js';
 import * as unpack from './unpack.js';
 import * as bundle from './bundle.js';
 import * as snapshots from './snapshots.js';
+import * as label from './label.js';
+import * as lease from './lease.js';
+import * as gc from './gc.js';
 
-export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, images, apply, unpack, bundle, snapshots];
+export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, images, apply, unpack, bundle, snapshots, label, lease, gc];

@@ -6,8 +6,8 @@ import { formatBytes, formatDuration } from '../duration.js';
 export function register(program: Command): void {
   program
     .command('info')
-    .summary('show size and age of blobs')
-    .description('Shows DIGEST, SIZE (KiB, MiB…) and AGE of each blob, as `list` does; --json gives exact sizes in bytes and ISO times.')
+    .summary('show size, age and labels of blobs')
+    .description('Shows DIGEST, SIZE (KiB, MiB…), AGE and LABELS (k=v,…) of each blob, as `list` does; --json gives exact sizes in bytes, ISO times and the labels.')
     .argument('<digest...>', 'digests (- reads them from stdin)')
     .option('--json', 'print JSON')
     .action(
@@ -23,9 +23,12 @@ export function register(program: Command): void {
             }
           }
           const now = Date.now();
-          if (opts.json) printJson(found.map((i) => ({ digest: i.digest, size: i.size, createdAt: i.createdAt.toISOString() })));
+          const labelText = (l: Record<string, string> = {}) => Object.entries(l).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+          if (opts.json) printJson(found.map((i) => ({ digest: i.digest, size: i.size, createdAt: i.createdAt.toISOString(), labels: i.labels ?? {} })));
           else if (found.length)
-            process.stdout.write(table([['DIGEST', 'SIZE', 'AGE'], ...found.map((i) => [i.digest, formatBytes(i.size), formatDuration(now - i.createdAt.getTime())])]));
+            process.stdout.write(
+              table([['DIGEST', 'SIZE', 'AGE', 'LABELS'], ...found.map((i) => [i.digest, formatBytes(i.size), formatDuration(now - i.createdAt.getTime()), labelText(i.labels)])]),
+            );
           return code;
         }),
       ),

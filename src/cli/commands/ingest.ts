@@ -8,12 +8,24 @@ import { hashStoreOptions } from '../hash-option.js';
 import { digestOption, durationOption, intOption } from '../options.js';
 import { stdinStream } from '../stdin.js';
 import { announceWaits } from '../wait-notice.js';
+import type { LocalStore } from '../../local/store.js';
+
+/** A writeBlob `protect` for an existing lease (NotFound before anything is read if it is absent). */
+async function leaseProtect(store: LocalStore, id: string): Promise<(digest: string) => Promise<void>> {
+  const { getLease } = await import('../../metadata/leases.js');
+  const { leaseScope } = await import('../../metadata/with-lease.js');
+  const { notFound } = await import('../../errors.js');
+  if (!getLease(store.root, id)) throw notFound('ERR_LEASE_NOT_FOUND', `no lease ${JSON.stringify(id)}`, { lease: id });
+  const scope = leaseScope(store, id);
+  return (d) => scope.protect([d]);
+}
 
 interface Opts {
   expectedDigest?: string;
   expectedSize?: number;
   wait?: boolean | number;
   hash: 'wasm' | 'native';
+  lease?: string;
 }
 
 export function register(program: Command): void {
@@ -35,6 +47,7 @@ export function register(program: Command): void {
     .option('--expected-size <bytes>', 'verify the content size', intOption('--expected-size'))
     .option('--wait [duration]', 'wait for a ref held by another process (default: without limit), e.g. 30s', durationOption('--wait'))
     .option('--no-wait', 'fail at once (exit 5) if another process holds the ref')
+    .option('--lease <id>', 'add the blob to this lease (`dist lease create`) before it is committed or found present, so `dist gc` keeps it')
     .addOption(
       new Option(
         '--hash <engine>',
@@ -65,7 +78,8 @@ export function register(program: Command): void {
           async (store) => {
             const quiet = wait === false ? () => {} : announceWaits(store, typeof wait === 'number' ? wait : undefined);
             try {
-              const r = await writeBlob(store, ref, input, { size: opts.expectedSize, expected, wait, signal: controller.signal });
+              const protect = opts.lease !== undefined ? await leaseProtect(store, opts.lease) : undefined;
+              const r = await writeBlob(store, ref, input, { size: opts.expectedSize, expected, wait, signal: controller.signal, protect });
               if (r.existed) process.stderr.write(`content with digest ${r.digest} already exists\n`);
               else {
                 process.stdout.write(`${r.digest}\n`);

@@ -10,6 +10,7 @@ import { JsonReporter, QuietReporter, TableReporter, type PullReporter } from '.
 import { pull } from '../../remote/pull.js';
 import { parseReference } from '../../remote/reference.js';
 import { interruptible, withStore } from '../context.js';
+import { withLease } from '../../metadata/with-lease.js';
 import { hashStoreOptions } from '../hash-option.js';
 import type { PullOpts as Opts } from './pull.js';
 
@@ -22,16 +23,24 @@ export async function runPull(name: string, opts: Opts, cmd: Command): Promise<v
     const controller = interruptible();
     await withStore(cmd, 'write', async (store) => {
       try {
-        const result = await pull({
+        // Every blob is in a lease from before it is checked or written until the name is
+        // recorded: `dist gc` never removes a layer this pull relies on.
+        const result = await withLease(
           store,
-          client,
-          reference,
-          platform,
-          allPlatforms: opts.allPlatforms,
-          concurrency: opts.concurrency,
-          signal: controller.signal,
-          onEvent: (e) => reporter.event(e),
-        });
+          (lease) =>
+            pull({
+              store,
+              client,
+              reference,
+              platform,
+              allPlatforms: opts.allPlatforms,
+              concurrency: opts.concurrency,
+              signal: controller.signal,
+              onEvent: (e) => reporter.event(e),
+              protect: (ds) => lease.protect(ds),
+            }),
+          { existing: opts.lease, labels: { 'containerkit.dev/pull': name } },
+        );
         reporter.finish(result);
         for (const b of result.badIndexEntries) process.stderr.write(`dist: warning: ${describeBadEntry(b, 'left as is')}\n`);
       } finally {

@@ -26,6 +26,7 @@ export interface PullOpts {
   concurrency: number;
   json?: boolean;
   hash: string;
+  lease?: string;
 }
 
 export function register(program: Command): void {
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--all-platforms', 'pull every manifest of an index')
     .option('-j, --concurrency <n>', 'blobs downloaded at once, 1 to 64', countOption('--concurrency', 64), DEFAULT_CONCURRENCY)
     .option('--json', 'NDJSON progress events on stdout')
+    .option('--lease <id>', 'protect the blobs with this existing lease (default: a lease of its own, dropped once the name is recorded)')
     .addOption(
       new Option('--hash <engine>', 'native: OpenSSL, fast, a resumed layer re-hashes its partial data; wasm: hash-wasm in workers, checkpointed')
         .choices(['native', 'wasm'])
