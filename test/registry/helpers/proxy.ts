@@ -24,6 +24,8 @@ export interface ProxyOptions {
   skewContentRange?: boolean;
   /** Redirect blob GETs (307) to /_storage/… on this proxy, which must not see Authorization. */
   redirectBlobs?: boolean;
+  /** Hold every blob GET this long before forwarding it (a slow registry). */
+  blobDelayMs?: number;
 }
 
 export interface RequestLog {
@@ -86,6 +88,8 @@ export async function startProxy(target: string, initial: ProxyOptions = {}): Pr
     }
     const headers = { ...req.headers, host: target };
     if (isBlob && o.stripRange) delete headers.range;
+    if (isBlob && o.blobDelayMs) req.pause();
+    const forward = () => {
     const up = http.request({ host: thost, port: Number(tport), method: req.method, path, headers }, (ures) => {
       entry.status = ures.statusCode;
       const cr = ures.headers['content-range'];
@@ -131,6 +135,10 @@ export async function startProxy(target: string, initial: ProxyOptions = {}): Pr
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
+    req.resume();
+    };
+    if (isBlob && o.blobDelayMs) setTimeout(forward, o.blobDelayMs);
+    else forward();
   });
   server.on('connection', (s) => {
     sockets.add(s);
