@@ -136,7 +136,8 @@ export async function collectGarbage(store: LocalStore, options: GcOptions = {})
             } catch {
               continue;
             }
-            await removeLabels(root, digest);
+            // Only blobs that had labels have a record to remove (read with the roots).
+            if (roots.labels.has(digest)) await removeLabels(root, digest);
           }
           result.removed.count++;
           result.removed.bytes += st.size;
