@@ -60,9 +60,17 @@ describe('a read-only store', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('delete: permission denied naming the blob, exit 10; the blob stays', async () => {
-    expectDenied(await dist(['delete', blob]), join(root, 'blobs', 'sha256'));
+  it('delete: permission denied naming what it could not write, exit 10; the blob stays', async () => {
+    // delete decides under the collector's exclusive lock (gc/), the first thing it writes.
+    expectDenied(await dist(['delete', blob]), join(root, 'gc'));
     expect(await readdir(join(root, 'blobs', 'sha256'))).toEqual([blob.slice(7)]);
+  });
+
+  it('prune: an ingest it may not remove is reported (permission denied naming the ingest dir, exit 10), not counted as kept', async () => {
+    const r = await dist(['prune', '--older-than', '0']);
+    expect(r.code, r.stderr).toBe(EXIT_CODES.PermissionDenied);
+    expect(r.stderr).toMatch(new RegExp(`^dist: permission denied: ${join(root, 'ingest').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    expect(r.stderr).toMatch(/; 1 could not be removed\n$/);
   });
 
   it('reading commands still work', async () => {

@@ -264,11 +264,11 @@ describe('dist CLI', () => {
       for (const p of parsed) expect(Number.isNaN(Date.parse(p.createdAt))).toBe(false);
     });
 
-    it('info shows DIGEST SIZE AGE as list does (human units); --json has exact bytes; a missing digest is NotFound (exit 3) and the others still print', async () => {
+    it('info shows DIGEST SIZE AGE LABELS as list does (human units); --json has exact bytes; a missing digest is NotFound (exit 3) and the others still print', async () => {
       const r = ok(await dist(['info', digests[0]!, digests[1]!]));
-      expect(r.stdout.split('\n')[0]).toMatch(/^DIGEST\s+SIZE\s+AGE$/);
-      expect(r.stdout).toMatch(new RegExp(`^${digests[0]}\\s+10B\\s+[\\d.]+m?s$`, 'm'));
-      expect(r.stdout).toMatch(new RegExp(`^${digests[1]}\\s+2\\.0KiB\\s+[\\d.]+m?s$`, 'm'));
+      expect(r.stdout.split('\n')[0]).toMatch(/^DIGEST\s+SIZE\s+AGE\s+LABELS$/);
+      expect(r.stdout).toMatch(new RegExp(`^${digests[0]}\\s+10B\\s+[\\d.]+m?s\\s+-$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^${digests[1]}\\s+2\\.0KiB\\s+[\\d.]+m?s\\s+-$`, 'm'));
 
       const j = ok(await dist(['info', '--json', ...digests]));
       expect((JSON.parse(j.stdout) as Array<{ digest: string; size: number }>).map((i) => [i.digest, i.size])).toEqual(
