@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { dataLoss, lockCompromised, unavailable, wrapSystemError } from '../errors.js';
 import { crashpoint } from '../testing/crashpoint.js';
-import { syncDir } from './fsync.js';
+import { syncDir } from '../local/fsync.js';
 import { scratchName } from './scratch.js';
 import { decodeDb, emptyDb, encodeDb, MAX_DB_BYTES, type Db } from './record.js';
 
