@@ -10,7 +10,10 @@
  *     naming an http realm is refused when we would send credentials there (anonymous
  *     token requests carry nothing to leak). The token answer is a bounded document.
  * A request is retried at most once after a 401 (the client enforces that), and a cached
- * token that drew a 401 is dropped.
+ * token that drew a 401 is dropped. A token is asked for the scope the request needs merged
+ * with the scope the registry's last challenge named (it may know better, e.g. the source
+ * repository of a mount), never for the challenge's alone: a challenge is kept per origin,
+ * and one drawn by a pull must not narrow the token a later push asks for.
  */
 import { failedPrecondition, unavailable } from '../errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
@@ -27,6 +30,35 @@ interface CachedToken {
 
 export function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
+}
+
+/** Push needs pull too: HEAD checks and upload status reads are pull actions. */
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+
+/** A cross-repository mount also reads the source repository. */
+export function mountScope(repository: string, from: string): string {
+  return `${pushScope(repository)} ${pullScope(from)}`;
+}
+
+/**
+ * Union of space-separated scopes (`type:name:action,action`), actions merged per resource,
+ * in first-seen order: `repository:a:pull` + `repository:a:push` → `repository:a:pull,push`.
+ */
+export function mergeScopes(...scopes: Array<string | undefined>): string {
+  const merged = new Map<string, string[]>();
+  for (const s of scopes) {
+    for (const item of (s ?? '').split(/\s+/).filter(Boolean)) {
+      const cut = item.lastIndexOf(':');
+      const resource = cut > 0 ? item.slice(0, cut) : item;
+      const actions = cut > 0 ? item.slice(cut + 1).split(',').filter(Boolean) : [];
+      const have = merged.get(resource) ?? [];
+      for (const a of actions) if (!have.includes(a)) have.push(a);
+      merged.set(resource, have);
+    }
+  }
+  return [...merged].map(([r, a]) => (a.length ? `${r}:${a.join(',')}` : r)).join(' ');
 }
 
 export class Authorizer {
@@ -104,8 +136,7 @@ export class Authorizer {
       );
     }
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
-    // The challenge names the scope the failed request needed; ours is the same or wider.
-    url.searchParams.set('scope', ch.params.scope ?? scope);
+    url.searchParams.set('scope', mergeScopes(scope, ch.params.scope));
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'containerkit-dist' };
     if (this.credentials) headers.authorization = basicHeader(this.credentials);
     this.tokenFetches++;
