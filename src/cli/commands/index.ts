@@ -16,10 +16,12 @@ import * as add from './add.js';
 import * as verify from './verify.js';
 import * as fetch from './fetch.js';
 import * as pull from './pull.js';
+import * as push from './push.js';
+import * as copy from './copy.js';
 import * as images from './images.js';
 import * as apply from './apply.js';
 import * as unpack from './unpack.js';
 import * as bundle from './bundle.js';
 import * as snapshots from './snapshots.js';
 
-export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, images, apply, unpack, bundle, snapshots];
+export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, push, copy, images, apply, unpack, bundle, snapshots];
