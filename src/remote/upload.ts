@@ -215,9 +215,12 @@ async function streamed(
       await remember(session);
     }
     if (!hashed || hashed.position !== session.offset) hashed = await source.prefix(session.offset);
+    o.onState?.('uploading', session.offset);
+    const per = o.segmentBytes ?? segmentBytes();
     while (session.offset < d.size) {
-      o.onState?.('uploading', session.offset);
-      const seg = await sendSegment(d, source, session, hashed, Math.min(d.size, session.offset + (o.segmentBytes ?? segmentBytes())), o);
+      // A short tail rides with the segment before it: no round trip for a few bytes.
+      const end = d.size - session.offset <= per + per / 4 ? d.size : session.offset + per;
+      const seg = await sendSegment(d, source, session, hashed, end, o);
       sent += seg.sent;
       session = seg.session;
       hashed = seg.hashed.position === session.offset ? seg.hashed : await source.prefix(session.offset);

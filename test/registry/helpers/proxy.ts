@@ -58,6 +58,11 @@ export interface Proxy {
   blobBytes: number;
   /** Upload body bytes forwarded to the registry. */
   uploadBytes: number;
+  /**
+   * Upload requests still open. A client killed while its upload was held still has bytes
+   * in the proxy's socket buffers, forwarded (and counted) on release until this drops.
+   */
+  activeUploads: number;
   log: RequestLog[];
   /** Lets held uploads go on (and clears holdUploadsAfter). */
   release(): void;
@@ -75,6 +80,7 @@ export async function startProxy(target: string, initial: ProxyOptions = {}): Pr
     options: { ...initial },
     blobBytes: 0,
     uploadBytes: 0,
+    activeUploads: 0,
     log: [],
     release() {
       state.options.holdUploadsAfter = undefined;
@@ -176,8 +182,10 @@ export async function startProxy(target: string, initial: ProxyOptions = {}): Pr
     const started = Date.now();
     let mine = 0;
     let cut = false;
+    state.activeUploads++;
     // A client gone mid-body (killed, reset) leaves the registry with what it got so far.
     req.on('close', () => {
+      state.activeUploads--;
       if (!req.complete) up.destroy();
     });
     const next = (chunk: Buffer) => {
