@@ -319,6 +319,7 @@ async function writeBody(req: ClientRequest, source: BlobSource, at: HashAt, end
   try {
     while (ahead && !broken && !signal?.aborted) {
       const chunk = await ahead;
+      if (broken || req.destroyed) break;
       ahead = readAt(at.position + chunk.length);
       at.hash.update(chunk);
       at.position += chunk.length;
@@ -334,7 +335,13 @@ async function writeBody(req: ClientRequest, source: BlobSource, at: HashAt, end
   return at;
 }
 
+/**
+ * Resolves on 'drain', or as soon as waiting is pointless (request gone, abort). A request
+ * already destroyed emits nothing more: waiting on it would leave a promise nothing settles,
+ * and Node exits (0!) when only such promises remain.
+ */
 function drained(req: ClientRequest, signal: AbortSignal | undefined): Promise<void> {
+  if (req.destroyed || req.writableEnded || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       req.off('drain', done);

@@ -11,7 +11,7 @@ import { parseReference } from '../../remote/reference.js';
 import { interruptible, withStore } from '../context.js';
 import { hashStoreOptions } from '../hash-option.js';
 import type { CopyOpts } from './copy.js';
-import { pushStored } from './push-run.js';
+import { pushStored, settledOrFail } from './push-run.js';
 
 export async function runCopy(src: string, dst: string, opts: CopyOpts, cmd: Command): Promise<void> {
   const reference = parseReference(src);
@@ -20,7 +20,7 @@ export async function runCopy(src: string, dst: string, opts: CopyOpts, cmd: Com
   const client = connect(reference, { plainHttp: opts.plainHttp, user: opts.srcUser });
   const controller = interruptible();
   // As `dist pull`: OpenSSL hashing (a resumed layer re-hashes its partial data).
-  await withStore(cmd, 'write', async (store) => {
+  await settledOrFail('copy', withStore(cmd, 'write', async (store) => {
     const reporter: PullReporter = opts.json ? new JsonReporter() : process.stdout.isTTY ? new TableReporter() : new QuietReporter();
     let pulled;
     try {
@@ -34,5 +34,5 @@ export async function runCopy(src: string, dst: string, opts: CopyOpts, cmd: Com
     }
     for (const b of pulled.badIndexEntries) process.stderr.write(`dist: warning: ${describeBadEntry(b, 'left as is')}\n`);
     await pushStored(store, pulled.name, dst, { plainHttp: opts.plainHttp, user: opts.destUser, concurrency: opts.concurrency, json: opts.json }, controller.signal);
-  }, hashStoreOptions('native'));
+  }, hashStoreOptions('native')));
 }

@@ -41,7 +41,24 @@ export async function pushStored(store: LocalStore, name: string, remote: string
   }
 }
 
+/**
+ * A safety net: if the event loop ever empties while `work` is unsettled (a promise nothing
+ * will settle — a bug), Node would exit 0 as if the push had succeeded. Make that exit 1.
+ */
+export async function settledOrFail<T>(what: string, work: Promise<T>): Promise<T> {
+  const guard = () => {
+    process.stderr.write(`dist: internal error: ${what} stopped before it finished\n`);
+    process.exitCode = 1;
+  };
+  process.once('beforeExit', guard);
+  try {
+    return await work;
+  } finally {
+    process.off('beforeExit', guard);
+  }
+}
+
 export async function runPush(name: string, remote: string | undefined, opts: PushOpts, cmd: Command): Promise<void> {
   const controller = interruptible();
-  await withStore(cmd, 'read', (store) => pushStored(store, name, remote, opts, controller.signal));
+  await settledOrFail('push', withStore(cmd, 'read', (store) => pushStored(store, name, remote, opts, controller.signal)));
 }

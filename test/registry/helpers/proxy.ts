@@ -34,8 +34,12 @@ export interface ProxyOptions {
   uploadRate?: number;
   /** Stop forwarding upload bodies once `uploadBytes` reaches this (connections held open) until release(). */
   holdUploadsAfter?: number;
-  /** Answer 503 to this many upload PATCH/PUT requests first (nothing reaches the registry). */
+  /** Answer 503 to this many upload PATCH/PUT requests first (nothing reaches the registry)… */
   failUploads503?: number;
+  /** …only to this method… */
+  failUploads503Method?: 'PATCH' | 'PUT';
+  /** …after letting this many of them through. */
+  failUploads503Skip?: number;
   /** Reset the connection after this many body bytes of an upload request… */
   resetUploadAfter?: number;
   /** …this many times (default 1). */
@@ -118,7 +122,9 @@ export async function startProxy(target: string, initial: ProxyOptions = {}): Pr
       return res.end('try later');
     }
     const isUpload = /\/blobs\/uploads\//.test(path) && (req.method === 'PATCH' || req.method === 'PUT' || req.method === 'POST');
-    if (isUpload && (req.method === 'PATCH' || req.method === 'PUT') && o.failUploads503 && o.failUploads503 > 0) {
+    const failable = isUpload && (req.method === 'PATCH' || req.method === 'PUT') && (!o.failUploads503Method || o.failUploads503Method === req.method);
+    if (failable && o.failUploads503 && o.failUploads503 > 0 && o.failUploads503Skip && o.failUploads503Skip > 0) o.failUploads503Skip--;
+    else if (failable && o.failUploads503 && o.failUploads503 > 0) {
       o.failUploads503--;
       entry.status = 503;
       req.resume();
