@@ -21,6 +21,7 @@ import { basicHeader, type Credentials } from './credentials.js';
 import { readDocument } from './document.js';
 import { discard, send } from './http.js';
 import { documentTimeoutMs, MAX_TOKEN_RESPONSE } from './limits.js';
+import { canceledBy } from './retry.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 interface CachedToken {
@@ -144,6 +145,8 @@ export class Authorizer {
     try {
       res = await send(url, { method: 'GET', headers, signal });
     } catch (err) {
+      // Cancelled because another transfer failed (or SIGINT): say so, so the root cause is reported.
+      if (signal?.aborted) throw canceledBy(signal);
       throw unavailable('ERR_TOKEN_SERVER', `token server ${url.origin}: ${(err as Error).message}`, { url: url.origin });
     }
     if (res.status === 401 || res.status === 403) {

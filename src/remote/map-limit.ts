@@ -21,5 +21,7 @@ export async function mapLimit<T>(items: readonly T[], limit: number, ac: AbortC
   };
   const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
   const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (errors.length) throw errors.find((e) => !isKind(e, 'Canceled')) ?? errors[0];
+  // The failure that aborted the others first, else the first that is not a cancellation.
+  const first = ac.signal.reason as unknown;
+  if (errors.length) throw errors.includes(first) ? first : errors.find((e) => !isKind(e, 'Canceled')) ?? errors[0];
 }

@@ -33,7 +33,7 @@ import type { RegistryClient } from './client.js';
 import type { Descriptor } from './descriptor.js';
 import { backoffMs, canceledBy, defaultRetry, sleep, type RetryPolicy } from './retry.js';
 import { withKnown, type UploadRecord, type UploadRecords } from './upload-record.js';
-import { blobExists, cancelUpload, commitUpload, patchSegment, startUpload, uploadStatus, type Session } from './upload-session.js';
+import { blobExists, cancelUpload, commitUpload, patchSegment, startUpload, uploadStatus, type Session, type Started } from './upload-session.js';
 
 export type PushState = 'checking' | 'waiting' | 'uploading' | 'mounted' | 'exists' | 'done';
 
@@ -151,6 +151,19 @@ function retryable(err: unknown): boolean {
   return err.kind === 'Unavailable' || err.kind === 'NotFound' || err.kind === 'InvalidArgument';
 }
 
+/**
+ * Starts an upload, as a mount from `from` when given. A mount the credentials do not allow
+ * (no pull on the source repository: 401/403) falls back to a plain upload.
+ */
+async function start(o: BlobUploadOptions, d: Descriptor, from: string | undefined): Promise<Started> {
+  try {
+    return await startUpload(o.client, o.repository, d.digest, { from, signal: o.signal });
+  } catch (err) {
+    if (!from || !isKind(err, 'FailedPrecondition')) throw err;
+    return startUpload(o.client, o.repository, d.digest, { signal: o.signal });
+  }
+}
+
 /** Small blob: checked whole, then POST (or mount) + PUT with the bytes. */
 async function monolithic(d: Descriptor, source: BlobSource, from: string | undefined, o: BlobUploadOptions): Promise<BlobUploadResult> {
   const bytes = await source.read(0, d.size);
@@ -161,7 +174,7 @@ async function monolithic(d: Descriptor, source: BlobSource, from: string | unde
   let sent = 0;
   let mountTried = false;
   return retrying(o, d, () => false, async () => {
-    const started = await startUpload(o.client, o.repository, d.digest, { from: mountTried ? undefined : from, signal: o.signal });
+    const started = await start(o, d, mountTried ? undefined : from);
     mountTried = true;
     if (started.mounted) return { outcome: 'mounted', sent, resumedFrom: 0 };
     o.onState?.('uploading', 0);
@@ -208,7 +221,7 @@ async function streamed(
 
   return retrying(o, d, progress, async () => {
     if (!session) {
-      const started = await startUpload(client, repo, d.digest, { from: mountTried ? undefined : from, signal: o.signal });
+      const started = await start(o, d, mountTried ? undefined : from);
       mountTried = true;
       if (started.mounted) return { outcome: 'mounted' as const, sent, resumedFrom: 0 };
       session = started.session;
