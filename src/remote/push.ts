@@ -11,7 +11,7 @@ import type { Store } from '../content/types.js';
 import { dataLoss, isKind } from '../errors.js';
 import { pushScope } from './auth.js';
 import type { RegistryClient } from './client.js';
-import { DEFAULT_CONCURRENCY } from './defaults.js';
+import { DEFAULT_PUSH_CONCURRENCY } from './defaults.js';
 import type { Descriptor } from './descriptor.js';
 import { discard, header } from './http.js';
 import { imageTree, type BlobKind, type Document } from './image-tree.js';
@@ -94,7 +94,7 @@ export async function push(o: PushOptions): Promise<PushResult> {
     let existing = 0;
     let mounted = 0;
     let resumed = 0;
-    await mapLimit(tree.blobs, Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY), ac, async ({ kind, d }) => {
+    await mapLimit(tree.blobs, Math.max(1, o.concurrency ?? DEFAULT_PUSH_CONCURRENCY), ac, async ({ kind, d }) => {
       const ref = blobRef(kind, d.digest);
       const base = { event: 'blob' as const, ref, kind, digest: d.digest, total: d.size };
       const r = await pushBlob(d, {

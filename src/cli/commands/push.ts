@@ -7,7 +7,7 @@
  * segments in flight cleanly, record them, and exit 130.
  */
 import type { Command } from 'commander';
-import { DEFAULT_CONCURRENCY } from '../../remote/defaults.js';
+import { DEFAULT_PUSH_CONCURRENCY } from '../../remote/defaults.js';
 import { action } from '../context.js';
 import { countOption } from '../options.js';
 
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .argument('[remote]', 'REMOTE[:TAG] to push to (default: NAME itself; without a tag, NAME\'s tag)')
     .option('--plain-http', 'use http:// (local registries)')
     .option('-u, --user <user[:pass]>', 'Basic credentials (default: ~/.docker/config.json auths)')
-    .option('-j, --concurrency <n>', 'blobs uploaded at once, 1 to 64', countOption('--concurrency', 64), DEFAULT_CONCURRENCY)
+    .option('-j, --concurrency <n>', 'blobs uploaded at once, 1 to 64', countOption('--concurrency', 64), DEFAULT_PUSH_CONCURRENCY)
     .option('--json', 'NDJSON progress events on stdout')
     .action(
       action(async (name: string, remote: string | undefined, opts: PushOpts, cmd: Command) => {
