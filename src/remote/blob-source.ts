@@ -68,6 +68,7 @@ export class BlobSource {
 
   /** The hash of [0, offset), read from the store (a resume starts here; no network). */
   async prefix(offset: number): Promise<HashAt> {
+    if (offset > this.d.size) throw new RangeError(`offset ${offset} is past the end of ${this.d.digest} (${this.d.size} bytes)`);
     const h = this.start();
     while (h.position < offset) {
       const chunk = await this.read(h.position, Math.min(4 * READ_CHUNK, offset - h.position));

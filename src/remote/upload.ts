@@ -235,6 +235,14 @@ async function streamed(
       const end = d.size - session.offset <= per + per / 4 ? d.size : session.offset + per;
       const seg = await sendSegment(d, source, session, hashed, end, o);
       sent += seg.sent;
+      if (seg.session.offset > d.size) {
+        // The registry claims more than the blob holds: that upload cannot be committed.
+        await cancelUpload(client, repo, d.digest, seg.session);
+        session = undefined;
+        throw unavailable('ERR_UPLOAD_PROTOCOL', `blob ${d.digest}: the registry reports ${seg.session.offset} bytes uploaded, more than its ${d.size}`, {
+          digest: d.digest, expected: d.size, actual: seg.session.offset,
+        });
+      }
       session = seg.session;
       hashed = seg.hashed.position === session.offset ? seg.hashed : await source.prefix(session.offset);
       await remember(session);
