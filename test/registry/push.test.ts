@@ -216,6 +216,13 @@ describe('push', () => {
     expect(await remoteManifest(dst.host, 'missing/oci', 'v1')).toBeUndefined();
   });
 
+  test('malformed options are usage errors (exit 2), before anything is pushed', async () => {
+    for (const args of [['push', '-j', '0', srcName('oci')], ['copy', '-j', '65', srcName('oci'), `${dst.host}/x/y`], ['push'], ['copy', srcName('oci')]]) {
+      const r = await dist(args, { root: rootA });
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+  });
+
   test('push and copy have --help', async () => {
     for (const cmd of ['push', 'copy']) {
       const r = await dist([cmd, '--help'], { root: rootA });
