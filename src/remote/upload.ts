@@ -25,15 +25,15 @@
  *     progress, and a registry that keeps failing ends in Unavailable naming the cause.
  *   - The lock is released on every path; records are written only while it is held.
  */
-import type { ClientRequest } from 'node:http';
 import type { Store } from '../content/types.js';
 import { ContentError, isKind, unavailable } from '../errors.js';
-import { BlobSource, READ_CHUNK, type HashAt } from './blob-source.js';
+import { BlobSource, type HashAt } from './blob-source.js';
 import type { RegistryClient } from './client.js';
 import type { Descriptor } from './descriptor.js';
 import { backoffMs, canceledBy, defaultRetry, sleep, type RetryPolicy } from './retry.js';
 import { withKnown, type UploadRecord, type UploadRecords } from './upload-record.js';
-import { blobExists, cancelUpload, commitUpload, patchSegment, startUpload, uploadStatus, type Session, type Started } from './upload-session.js';
+import { sendSegment } from './upload-segment.js';
+import { blobExists, cancelUpload, commitUpload, startUpload, uploadStatus, type Session, type Started } from './upload-session.js';
 
 export type PushState = 'checking' | 'waiting' | 'uploading' | 'mounted' | 'exists' | 'done';
 
@@ -49,8 +49,6 @@ export function segmentBytes(): number {
   const v = Number(process.env.DIST_PUSH_SEGMENT_BYTES);
   return Number.isSafeInteger(v) && v >= 1 << 20 ? v : SEGMENT_BYTES;
 }
-/** After an abort, how long the segment in flight may take to be acknowledged. */
-export const ABORT_GRACE_MS = 5_000;
 
 export interface BlobUploadOptions {
   store: Store;
@@ -233,7 +231,7 @@ async function streamed(
     while (session.offset < d.size) {
       // A short tail rides with the segment before it: no round trip for a few bytes.
       const end = d.size - session.offset <= per + per / 4 ? d.size : session.offset + per;
-      const seg = await sendSegment(d, source, session, hashed, end, o);
+      const seg = await sendSegment(source, session, hashed, end, { client, repository: repo, digest: d.digest, signal: o.signal, onProgress: o.onProgress });
       sent += seg.sent;
       if (seg.session.offset > d.size) {
         // The registry claims more than the blob holds: that upload cannot be committed.
@@ -270,110 +268,5 @@ async function streamed(
     if (session) session = await uploadStatus(client, repo, d.digest, session.url, session.offset, o.signal).catch(() => undefined);
     if (session && session.offset > d.size) session = undefined;
     if (!session) await remember(undefined);
-  });
-}
-
-interface Segment {
-  session: Session;
-  hashed: HashAt;
-  sent: number;
-}
-
-/**
- * One PATCH of bytes [h.position, end). The request is not tied to the caller's signal: an
- * abort ends the body cleanly where it is (the registry then acknowledges what it got), and
- * only if that takes longer than ABORT_GRACE_MS is the request destroyed.
- */
-async function sendSegment(d: Descriptor, source: BlobSource, s: Session, h: HashAt, end: number, o: BlobUploadOptions): Promise<Segment> {
-  const outer = o.signal;
-  if (outer?.aborted) throw canceledBy(outer);
-  const grace = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    timer = setTimeout(() => grace.abort(outer!.reason), ABORT_GRACE_MS);
-  };
-  outer?.addEventListener('abort', onAbort, { once: true });
-
-  let sent = 0;
-  let position = h.position;
-  let last: Promise<HashAt> | undefined;
-  // Called once per request sent (again after an auth round): each run starts over from `h`.
-  const body = (req: ClientRequest) => {
-    position = h.position;
-    const run = writeBody(req, source, { position: h.position, hash: h.hash.copy() }, end, outer, (n, pos) => {
-      sent += n;
-      position = pos;
-      o.onProgress?.(pos);
-    });
-    run.catch((err) => req.destroy(err));
-    last = run;
-  };
-  try {
-    let session: Session;
-    try {
-      session = await patchSegment(o.client, o.repository, d.digest, s, body, () => position, grace.signal);
-    } catch (err) {
-      // A failure of our own (a corrupt or unreadable local blob) beats the request error it caused.
-      const own = await last?.then(() => undefined, (e: unknown) => e);
-      throw own instanceof ContentError ? own : err;
-    }
-    return { session, hashed: await last!, sent };
-  } finally {
-    outer?.removeEventListener('abort', onAbort);
-    if (timer) clearTimeout(timer);
-  }
-}
-
-/**
- * Streams [at.position, end) into `req`, hashing as it goes, one read ahead; ends the
- * request when done or when `signal` aborts (cleanly: what was written is a valid prefix).
- * Stops without ending when the request fails.
- */
-async function writeBody(req: ClientRequest, source: BlobSource, at: HashAt, end: number, signal: AbortSignal | undefined, onWrite: (n: number, position: number) => void): Promise<HashAt> {
-  // The server may answer (and close) before reading everything: stop writing then.
-  let broken = false;
-  const onBroken = () => (broken = true);
-  req.on('error', onBroken);
-  req.on('close', onBroken);
-  const readAt = (p: number) => (p < end ? source.read(p, Math.min(READ_CHUNK, end - p)) : undefined);
-  let ahead = readAt(at.position);
-  try {
-    while (ahead && !broken && !signal?.aborted) {
-      const chunk = await ahead;
-      if (broken || req.destroyed) break;
-      ahead = readAt(at.position + chunk.length);
-      at.hash.update(chunk);
-      at.position += chunk.length;
-      onWrite(chunk.length, at.position);
-      if (!req.write(chunk)) await drained(req, signal);
-    }
-  } finally {
-    ahead?.catch(() => {});
-    req.off('error', onBroken);
-    req.off('close', onBroken);
-  }
-  if (!broken) req.end();
-  return at;
-}
-
-/**
- * Resolves on 'drain', or as soon as waiting is pointless (request gone, abort). A request
- * already destroyed emits nothing more: waiting on it would leave a promise nothing settles,
- * and Node exits (0!) when only such promises remain.
- */
-function drained(req: ClientRequest, signal: AbortSignal | undefined): Promise<void> {
-  if (req.destroyed || req.writableEnded || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      req.off('drain', done);
-      req.off('close', done);
-      req.off('error', done);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    req.once('drain', done);
-    req.once('close', done);
-    req.once('error', done);
-    signal?.addEventListener('abort', done, { once: true });
   });
 }
