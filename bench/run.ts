@@ -20,13 +20,14 @@ import { resumeSuite } from './resume.js';
 import { streamSuite } from './stream.js';
 import { verifySuite } from './verify.js';
 import { pullSuite } from './pull-suite.js';
+import { pushSuite } from './push.js';
 import { unpackSuite } from './unpack.js';
 import { gcSuite } from './gc.js';
 import { describeMachine, machine, markdownTable, printTable, removeAllTemps, type Ctx, type Row, type Suite } from './lib/common.js';
 import { closeBenchPiscina } from './lib/limits.js';
 import { closeDefaultEngine } from '../src/index.js';
 
-const suites: Suite[] = [hashSuite, streamSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, unpackSuite, gcSuite];
+const suites: Suite[] = [hashSuite, streamSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, pushSuite, unpackSuite, gcSuite];
 
 function usage(): never {
   console.error(`usage: node dist/bench/run.js [--quick] [--json FILE] [--md FILE] [suite...]\nsuites: ${suites.map((s) => s.name).join(', ')}`);

@@ -99,7 +99,7 @@ export function checkDirIfPresent(policy: TrustPolicy, path: string): boolean {
 }
 
 /** The store's own top-level directories, checked at open. */
-export const TOP_LEVEL = ['blobs', 'ingest', 'quarantine', 'labels', 'leases', 'gc'] as const;
+export const TOP_LEVEL = ['blobs', 'ingest', 'quarantine', 'labels', 'leases', 'gc', 'uploads'] as const;
 
 export function checkTree(policy: TrustPolicy, subdirs: readonly string[]): void {
   for (const name of TOP_LEVEL) {

@@ -10,7 +10,10 @@
  *     naming an http realm is refused when we would send credentials there (anonymous
  *     token requests carry nothing to leak). The token answer is a bounded document.
  * A request is retried at most once after a 401 (the client enforces that), and a cached
- * token that drew a 401 is dropped.
+ * token that drew a 401 is dropped. A token is asked for the scope the request needs merged
+ * with the scope the registry's last challenge named (it may know better, e.g. the source
+ * repository of a mount), never for the challenge's alone: a challenge is kept per origin,
+ * and one drawn by a pull must not narrow the token a later push asks for.
  */
 import { failedPrecondition, unavailable } from '../errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
@@ -18,6 +21,7 @@ import { basicHeader, type Credentials } from './credentials.js';
 import { readDocument } from './document.js';
 import { discard, send } from './http.js';
 import { documentTimeoutMs, MAX_TOKEN_RESPONSE } from './limits.js';
+import { canceledBy } from './retry.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 interface CachedToken {
@@ -27,6 +31,35 @@ interface CachedToken {
 
 export function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
+}
+
+/** Push needs pull too: HEAD checks and upload status reads are pull actions. */
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+
+/** A cross-repository mount also reads the source repository. */
+export function mountScope(repository: string, from: string): string {
+  return `${pushScope(repository)} ${pullScope(from)}`;
+}
+
+/**
+ * Union of space-separated scopes (`type:name:action,action`), actions merged per resource,
+ * in first-seen order: `repository:a:pull` + `repository:a:push` → `repository:a:pull,push`.
+ */
+export function mergeScopes(...scopes: Array<string | undefined>): string {
+  const merged = new Map<string, string[]>();
+  for (const s of scopes) {
+    for (const item of (s ?? '').split(/\s+/).filter(Boolean)) {
+      const cut = item.lastIndexOf(':');
+      const resource = cut > 0 ? item.slice(0, cut) : item;
+      const actions = cut > 0 ? item.slice(cut + 1).split(',').filter(Boolean) : [];
+      const have = merged.get(resource) ?? [];
+      for (const a of actions) if (!have.includes(a)) have.push(a);
+      merged.set(resource, have);
+    }
+  }
+  return [...merged].map(([r, a]) => (a.length ? `${r}:${a.join(',')}` : r)).join(' ');
 }
 
 export class Authorizer {
@@ -104,8 +137,7 @@ export class Authorizer {
       );
     }
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
-    // The challenge names the scope the failed request needed; ours is the same or wider.
-    url.searchParams.set('scope', ch.params.scope ?? scope);
+    url.searchParams.set('scope', mergeScopes(scope, ch.params.scope));
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'containerkit-dist' };
     if (this.credentials) headers.authorization = basicHeader(this.credentials);
     this.tokenFetches++;
@@ -113,6 +145,8 @@ export class Authorizer {
     try {
       res = await send(url, { method: 'GET', headers, signal });
     } catch (err) {
+      // Cancelled because another transfer failed (or SIGINT): say so, so the root cause is reported.
+      if (signal?.aborted) throw canceledBy(signal);
       throw unavailable('ERR_TOKEN_SERVER', `token server ${url.origin}: ${(err as Error).message}`, { url: url.origin });
     }
     if (res.status === 401 || res.status === 403) {

@@ -1,10 +1,12 @@
 /**
  * Registry API v2 client for one host: resolve a tag or digest to a descriptor, fetch a
- * manifest (bounded, verified), open a blob stream at an offset (Range). Every request
- * carries auth (see auth.ts), follows redirects (blob storage; Authorization is never sent
- * to another origin), and retries 5xx/429 and connection failures with backoff before
- * giving up as Unavailable. Non-2xx answers become ContentErrors: 404 → NotFound,
- * 401/403 → FailedPrecondition, 400 → InvalidArgument.
+ * manifest (bounded, verified), open a blob stream at an offset (Range); `request` also
+ * carries the upload protocol (src/remote/upload-session.ts). Every request carries auth
+ * (see auth.ts; pull scope unless the caller names another), follows redirects (blob
+ * storage; Authorization is never sent to another origin than the registry's), and retries
+ * 5xx/429 and connection failures with backoff before giving up as Unavailable. Non-2xx
+ * answers become ContentErrors: 404 → NotFound, 401/403 → FailedPrecondition,
+ * 400 → InvalidArgument.
  */
 import type { IncomingMessage } from 'node:http';
 import { ContentError, dataLoss, failedPrecondition, invalidArgument, notFound, unavailable } from '../errors.js';
@@ -13,7 +15,7 @@ import { Authorizer, pullScope } from './auth.js';
 import type { Credentials } from './credentials.js';
 import type { Descriptor } from './descriptor.js';
 import { readDocument } from './document.js';
-import { discard, header, send, type RawResponse } from './http.js';
+import { discard, header, send, type Body, type Method, type RawResponse } from './http.js';
 import { documentTimeoutMs, ERROR_BODY_TIMEOUT_MS, MAX_ERROR_BODY, MAX_MANIFEST } from './limits.js';
 import { acceptHeader, bareType } from './media-types.js';
 import { apiHost } from './reference.js';
@@ -30,9 +32,13 @@ export interface ClientOptions {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'HEAD';
+  method?: Method;
   headers?: Record<string, string>;
+  /** Sent again on each retry, redirect and auth round (a function is called once per send). */
+  body?: Body;
   repository: string;
+  /** Token scope (default: pull on `repository`). */
+  scope?: string;
   signal?: AbortSignal;
   /** What is being fetched, for error messages (`manifest host/repo:tag`). */
   what: string;
@@ -62,10 +68,15 @@ export class RegistryClient {
     this.idleTimeoutMs = options.idleTimeoutMs;
   }
 
+  /** `http(s)://host[:port]` of the registry's API: the only origin that gets credentials. */
+  get origin(): string {
+    return this.base.origin;
+  }
+
   /** Sends a request; resolves with a 2xx response (body unread) or throws a ContentError. */
   async request(path: string, o: RequestOptions): Promise<RawResponse> {
     const origin = new URL(path, this.base);
-    const scope = pullScope(o.repository);
+    const scope = o.scope ?? pullScope(o.repository);
     let url = origin;
     let attempt = 0;
     let authRetried = false;
@@ -73,13 +84,15 @@ export class RegistryClient {
     const attempts = o.attempts ?? this.retry.attempts;
     for (;;) {
       if (o.signal?.aborted) throw canceledBy(o.signal);
-      const onRegistry = url.origin === origin.origin;
+      // Credentials go to the registry's own origin only: not to a redirect target, nor to an
+      // absolute upload URL (or a stored one) that names another host.
+      const onRegistry = url.origin === this.base.origin;
       const auth = onRegistry ? await this.auth.header(url, scope, o.signal) : undefined;
       const headers: Record<string, string> = { 'user-agent': 'containerkit-dist', ...o.headers };
       if (auth) headers.authorization = auth;
       let res: RawResponse;
       try {
-        res = await send(url, { method: o.method ?? 'GET', headers, signal: o.signal, idleTimeoutMs: this.idleTimeoutMs });
+        res = await send(url, { method: o.method ?? 'GET', headers, body: o.body, signal: o.signal, idleTimeoutMs: this.idleTimeoutMs });
       } catch (err) {
         if (o.signal?.aborted) throw canceledBy(o.signal);
         if (isRetryableError(err) && attempt + 1 < attempts) {

@@ -1,32 +1,91 @@
 /**
- * Presentation of pull events: a live table on a TTY (ref, state, bar, offset/total, redrawn
- * at most every 100 ms) or NDJSON events (`--json`; progress events throttled to one per
- * ref per 250 ms, state changes always). Both end with a summary: elapsed / total / rate.
+ * Presentation of pull and push events: a live table on a TTY (ref, state, bar,
+ * offset/total, redrawn at most every 100 ms) or NDJSON events (`--json`; progress events
+ * throttled to one per ref per 250 ms, state changes always). Both end with a summary:
+ * elapsed / total / rate, worded per operation (`Outcome`).
  */
 import { formatBytes, formatDuration } from '../cli/duration.js';
-import type { BlobState } from './transfer.js';
-import type { PullEvent, PullResult } from './pull.js';
+import type { PullResult } from './pull.js';
+import type { PushResult } from './push.js';
 
 interface Row {
   ref: string;
-  state: BlobState;
+  state: string;
   offset: number;
   total: number;
 }
 
-export interface PullReporter {
-  event(e: PullEvent): void;
+/** The events the reporters draw: pull's and push's both have this shape. */
+export type TransferEvent =
+  | { event: 'resolved' }
+  | { event: 'blob'; ref: string; state: string; offset: number; total: number }
+  | { event: 'progress'; ref: string; offset: number; total: number };
+
+/** How a finished operation is reported: its closing lines, and its JSON `done` event. */
+export interface Outcome<R> {
+  text(r: R): string;
+  json(r: R): Record<string, unknown>;
+}
+
+export interface Reporter<R> {
+  event(e: TransferEvent): void;
   /** Final output after success. */
-  finish(r: PullResult): void;
+  finish(r: R): void;
   /** Stop drawing (before an error message). */
   stop(): void;
 }
 
+export type PullReporter = Reporter<PullResult>;
+
+const rateOf = (bytes: number, ms: number) => (ms > 0 ? bytes / (ms / 1000) : 0);
+
 export function summaryLine(r: PullResult): string {
-  const secs = r.elapsedMs / 1000;
-  const rate = secs > 0 ? r.receivedBytes / secs : 0;
-  return `elapsed: ${formatDuration(r.elapsedMs)}  total: ${formatBytes(r.totalBytes)} (${r.blobs} blobs, ${formatBytes(r.receivedBytes)} downloaded)  rate: ${formatBytes(rate)}/s`;
+  return `elapsed: ${formatDuration(r.elapsedMs)}  total: ${formatBytes(r.totalBytes)} (${r.blobs} blobs, ${formatBytes(r.receivedBytes)} downloaded)  rate: ${formatBytes(rateOf(r.receivedBytes, r.elapsedMs))}/s`;
 }
+
+export const pullOutcome: Outcome<PullResult> = {
+  text: (r) => `${r.name}: ${r.target.digest}\n${summaryLine(r)}\n`,
+  json: (r) => ({
+    event: 'done',
+    name: r.name,
+    digest: r.target.digest,
+    mediaType: r.target.mediaType,
+    resolved: r.resolved.digest,
+    blobs: r.blobs,
+    existing: r.existing,
+    totalBytes: r.totalBytes,
+    receivedBytes: r.receivedBytes,
+    elapsedMs: Math.round(r.elapsedMs),
+    bytesPerSec: Math.round(rateOf(r.receivedBytes, r.elapsedMs)),
+  }),
+};
+
+export function pushSummaryLine(r: PushResult): string {
+  const parts = [`${r.blobs} blobs`, `${formatBytes(r.sentBytes)} uploaded`];
+  if (r.mounted) parts.push(`${r.mounted} mounted`);
+  if (r.existing) parts.push(`${r.existing} already there`);
+  if (r.resumed) parts.push(`${r.resumed} resumed`);
+  return `elapsed: ${formatDuration(r.elapsedMs)}  total: ${formatBytes(r.totalBytes)} (${parts.join(', ')})  rate: ${formatBytes(rateOf(r.sentBytes, r.elapsedMs))}/s`;
+}
+
+export const pushOutcome: Outcome<PushResult> = {
+  text: (r) => `${r.name}: ${r.target.digest}\n${pushSummaryLine(r)}\n`,
+  json: (r) => ({
+    event: 'done',
+    name: r.name,
+    source: r.source,
+    digest: r.target.digest,
+    mediaType: r.target.mediaType,
+    blobs: r.blobs,
+    existing: r.existing,
+    mounted: r.mounted,
+    resumed: r.resumed,
+    totalBytes: r.totalBytes,
+    sentBytes: r.sentBytes,
+    elapsedMs: Math.round(r.elapsedMs),
+    bytesPerSec: Math.round(rateOf(r.sentBytes, r.elapsedMs)),
+  }),
+};
 
 function bar(offset: number, total: number, width = 24): string {
   const f = total > 0 ? Math.min(1, offset / total) : 1;
@@ -34,18 +93,21 @@ function bar(offset: number, total: number, width = 24): string {
   return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? (n === width ? '=' : '>') : ''}${' '.repeat(width - n)}]`;
 }
 
-export class TableReporter implements PullReporter {
+export class TableReporter<R = PullResult> implements Reporter<R> {
   private readonly rows = new Map<string, Row>();
   private drawnLines = 0;
   private lastDraw = 0;
   private timer?: NodeJS.Timeout;
   private readonly started = performance.now();
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly outcome: Outcome<R> = pullOutcome as unknown as Outcome<R>,
+  ) {}
 
-  event(e: PullEvent): void {
+  event(e: TransferEvent): void {
     if (e.event === 'resolved') return;
-    const row = this.rows.get(e.ref) ?? { ref: e.ref, state: 'resolving' as BlobState, offset: 0, total: e.total };
+    const row = this.rows.get(e.ref) ?? { ref: e.ref, state: 'resolving', offset: 0, total: e.total };
     if (e.event === 'blob') row.state = e.state;
     row.offset = e.offset;
     this.rows.set(e.ref, row);
@@ -82,12 +144,12 @@ export class TableReporter implements PullReporter {
     this.drawnLines = lines.length;
   }
 
-  finish(r: PullResult): void {
+  finish(r: R): void {
     this.stop();
     const lines = this.render().slice(0, -1);
     let s = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A` : '';
     for (const l of lines) s += `\r${l}\x1b[K\n`;
-    this.out.write(`${s}\r\x1b[J${r.name}: ${r.target.digest}\n${summaryLine(r)}\n`);
+    this.out.write(`${s}\r\x1b[J${this.outcome.text(r)}`);
     this.drawnLines = 0;
   }
 
@@ -97,11 +159,14 @@ export class TableReporter implements PullReporter {
   }
 }
 
-export class JsonReporter implements PullReporter {
+export class JsonReporter<R = PullResult> implements Reporter<R> {
   private readonly last = new Map<string, number>();
-  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+  constructor(
+    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly outcome: Outcome<R> = pullOutcome as unknown as Outcome<R>,
+  ) {}
 
-  event(e: PullEvent): void {
+  event(e: TransferEvent): void {
     if (e.event === 'progress') {
       const now = performance.now();
       if (now - (this.last.get(e.ref) ?? -Infinity) < 250 && e.offset < e.total) return;
@@ -110,34 +175,22 @@ export class JsonReporter implements PullReporter {
     this.out.write(JSON.stringify(e) + '\n');
   }
 
-  finish(r: PullResult): void {
-    const secs = r.elapsedMs / 1000;
-    this.out.write(
-      JSON.stringify({
-        event: 'done',
-        name: r.name,
-        digest: r.target.digest,
-        mediaType: r.target.mediaType,
-        resolved: r.resolved.digest,
-        blobs: r.blobs,
-        existing: r.existing,
-        totalBytes: r.totalBytes,
-        receivedBytes: r.receivedBytes,
-        elapsedMs: Math.round(r.elapsedMs),
-        bytesPerSec: secs > 0 ? Math.round(r.receivedBytes / secs) : 0,
-      }) + '\n',
-    );
+  finish(r: R): void {
+    this.out.write(JSON.stringify(this.outcome.json(r)) + '\n');
   }
 
   stop(): void {}
 }
 
 /** Neither TTY nor --json: only the result. */
-export class QuietReporter implements PullReporter {
-  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+export class QuietReporter<R = PullResult> implements Reporter<R> {
+  constructor(
+    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly outcome: Outcome<R> = pullOutcome as unknown as Outcome<R>,
+  ) {}
   event(): void {}
-  finish(r: PullResult): void {
-    this.out.write(`${r.name}: ${r.target.digest}\n${summaryLine(r)}\n`);
+  finish(r: R): void {
+    this.out.write(this.outcome.text(r));
   }
   stop(): void {}
 }

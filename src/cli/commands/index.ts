@@ -16,6 +16,8 @@ import * as add from './add.js';
 import * as verify from './verify.js';
 import * as fetch from './fetch.js';
 import * as pull from './pull.js';
+import * as push from './push.js';
+import * as copy from './copy.js';
 import * as images from './images.js';
 import * as apply from './apply.js';
 import * as unpack from './unpack.js';
@@ -25,4 +27,4 @@ import * as label from './label.js';
 import * as lease from './lease.js';
 import * as gc from './gc.js';
 
-export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, images, apply, unpack, bundle, snapshots, label, lease, gc];
+export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, push, copy, images, apply, unpack, bundle, snapshots, label, lease, gc];

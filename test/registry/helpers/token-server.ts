@@ -2,7 +2,8 @@
  * A small Bearer token server for the registry's `auth: token` mode: RS256 JWTs carrying
  * an x5c chain with a self-signed certificate (made with openssl) that the registry trusts
  * through `rootcertbundle`. Grants the requested actions to anyone with the right Basic
- * credentials (or to anyone, when no users are configured). Counts token requests.
+ * credentials (or to anyone, when no users are configured) — only `pull` to the users named
+ * in `pullOnly`. Counts token requests.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, sign } from 'node:crypto';
@@ -27,7 +28,7 @@ export interface TokenServer {
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
-export async function startTokenServer(users: Record<string, string> = {}): Promise<TokenServer> {
+export async function startTokenServer(users: Record<string, string> = {}, o: { pullOnly?: string[] } = {}): Promise<TokenServer> {
   const dir = await mkdtemp(join(tmpdir(), 'ck-token-'));
   const key = join(dir, 'key.pem');
   const rootCert = join(dir, 'cert.pem');
@@ -69,7 +70,8 @@ export async function startTokenServer(users: Record<string, string> = {}): Prom
     const access = scope
       ? scope.split(' ').map((s) => {
           const [type, name, actions] = s.split(':') as [string, string, string];
-          return { type, name, actions: actions.split(',').filter((a) => a === 'pull' || a === 'push') };
+          const allowed = user !== undefined && o.pullOnly?.includes(user) ? ['pull'] : ['pull', 'push'];
+          return { type, name, actions: actions.split(',').filter((a) => allowed.includes(a)) };
         })
       : [];
     state.requests.push({ scope, user, status: 200 });
