@@ -209,7 +209,7 @@ describe('push', () => {
     const rootC = await mkdtemp(join(tmp, 'missing-'));
     expectOk(await dist(['pull', '--plain-http', srcName('oci')], { root: rootC }));
     const gone = img.oci!.layers[1]!.digest;
-    expectOk(await dist(['delete', gone], { root: rootC }));
+    expectOk(await dist(['delete', '--force', gone], { root: rootC }));
     const r = await dist(['push', '--plain-http', srcName('oci'), `${dst.host}/missing/oci:v1`], { root: rootC });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`layer ${gone} is not in the store`);
