@@ -201,8 +201,8 @@ export class RemoteWriter implements Writer {
           ...(options.size !== undefined ? { total: options.size } : {}),
           ...(expected ? { expected } : {}),
         });
+        // The server released the ref before it answered: the next writer opens at once.
         this.state = 'committed';
-        await this.ex.ended; // the server has released the ref
         return r.digest ?? '';
       } catch (err) {
         // Every commit outcome releases the ref (the server did, before answering).
