@@ -37,11 +37,17 @@ function header(md: Metadata, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function callContext(md: Metadata): CallContext {
-  const namespace = header(md, NAMESPACE_HEADER) ?? 'default';
+/** The namespace header's value, checked (InvalidArgument when it is not an identifier). */
+export function checkNamespace(value: string | undefined): string {
+  const namespace = value ?? 'default';
   if (namespace.length > 76 || !NAMESPACE.test(namespace)) {
     throw invalidArgument('ERR_INVALID_NAMESPACE', `namespace ${JSON.stringify(namespace.slice(0, 80))} is not a valid identifier`, { actual: namespace.slice(0, 80) });
   }
+  return namespace;
+}
+
+export function callContext(md: Metadata): CallContext {
+  const namespace = checkNamespace(header(md, NAMESPACE_HEADER));
   const lease = header(md, LEASE_HEADER);
   if (lease !== undefined && (lease === '' || Buffer.byteLength(lease) > MAX_REF_BYTES)) {
     throw invalidArgument('ERR_INVALID_LEASE', 'the containerd-lease header must be a non-empty lease id', {});

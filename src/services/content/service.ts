@@ -5,7 +5,7 @@
  * (its on-disk locks); this file only translates.
  */
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Info, Status } from '../../content/types.js';
+import type { Info, Status, Store } from '../../content/types.js';
 import { parseDigest } from '../../digest.js';
 import { failedPrecondition, invalidArgument, OUT_OF_RANGE_CODE } from '../../errors.js';
 import { withReferrers } from '../../metadata/gc.js';
@@ -43,6 +43,37 @@ function statusFields(s: Status): Adaptor {
     if (path[0] === 'expected') return s.expected;
     return undefined;
   };
+}
+
+/**
+ * Read (containerd's semantics): `size` bytes from `offset` (0, or past the end: to the end),
+ * in answers of at most 1 MiB; an offset past the end is OutOfRange. Shared by the grpc-js
+ * handler and the direct HTTP/2 path (./fast-read.ts).
+ */
+export async function readContent(store: Store, readers: BlobReaders | undefined, req: ReadRequest, send: (m: ReadResponse) => Promise<void>): Promise<void> {
+  const digest = digestOf(req.digest);
+  const ra = readers ? await readers.acquire(digest) : await store.readerAt(digest);
+  let at = 0;
+  let size = req.size ?? 0;
+  try {
+    const blobSize = ra.size;
+    const offset = Math.max(0, req.offset ?? 0);
+    if (offset > blobSize) {
+      throw invalidArgument(OUT_OF_RANGE_CODE, `read past object length ${blobSize} bytes (offset ${offset}, ${digest})`, { digest, expected: blobSize, actual: offset });
+    }
+    if (size <= 0 || offset + size > blobSize) size = blobSize - offset;
+    // As containerd's: each answer's offset counts from the requested offset.
+    while (at < size) {
+      const data = await ra.read(offset + at, Math.min(READ_CHUNK, size - at));
+      if (data.length === 0) break;
+      await send({ offset: at, data });
+      at += data.length;
+    }
+  } finally {
+    if ('release' in ra) ra.release();
+    else await ra.close();
+  }
+  if (at !== size) throw failedPrecondition('ERR_SHORT_READ', `${digest}: read ${at} of ${size} bytes (the blob changed or vanished)`, { digest, expected: size, actual: at });
 }
 
 export function contentService(backing: ContentBacking, Md: MetadataCtor, sessions: WriteSessions, readers?: BlobReaders): UntypedServiceImplementation {
@@ -86,31 +117,7 @@ export function contentService(backing: ContentBacking, Md: MetadataCtor, sessio
       return {};
     }),
 
-    Read: serverStream(Md, 'Read', async (req: ReadRequest, send: (m: ReadResponse) => Promise<void>) => {
-      const digest = digestOf(req.digest);
-      const ra = readers ? await readers.acquire(digest) : await store.readerAt(digest);
-      let at = 0;
-      let size = req.size ?? 0;
-      try {
-        const blobSize = ra.size;
-        const offset = Math.max(0, req.offset ?? 0);
-        if (offset > blobSize) {
-          throw invalidArgument(OUT_OF_RANGE_CODE, `read past object length ${blobSize} bytes (offset ${offset}, ${digest})`, { digest, expected: blobSize, actual: offset });
-        }
-        if (size <= 0 || offset + size > blobSize) size = blobSize - offset;
-        // As containerd's: each answer's offset counts from the requested offset.
-        while (at < size) {
-          const data = await ra.read(offset + at, Math.min(READ_CHUNK, size - at));
-          if (data.length === 0) break;
-          await send({ offset: at, data });
-          at += data.length;
-        }
-      } finally {
-        if ('release' in ra) ra.release();
-        else await ra.close();
-      }
-      if (at !== size) throw failedPrecondition('ERR_SHORT_READ', `${digest}: read ${at} of ${size} bytes (the blob changed or vanished)`, { digest, expected: size, actual: at });
-    }),
+    Read: serverStream(Md, 'Read', (req: ReadRequest, send: (m: ReadResponse) => Promise<void>) => readContent(store, readers, req, send)),
 
     Status: unary(Md, 'Status', async (req: { ref?: string }) => {
       const ref = req.ref ?? '';
