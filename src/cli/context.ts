@@ -73,7 +73,9 @@ function lockFromEnv(): StoreOptions['lock'] {
 export async function withStore<T>(cmd: Command, access: Access, body: (store: LocalStore) => Promise<T>, options?: StoreOptions): Promise<T> {
   const address = addressOf(cmd);
   if (address !== undefined) {
-    throw new UsageError(`\`${cmd.name()}\` works on a local store root only, not through a server (--address/DIST_ADDRESS ${address})`);
+    const names: string[] = [];
+    for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+    throw new UsageError(`\`dist ${names.join(' ')}\` works on a local store root only, not through a server (--address/DIST_ADDRESS ${address})`);
   }
   const root = rootOf(cmd);
   await checkRoot(root, access);

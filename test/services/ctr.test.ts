@@ -133,6 +133,19 @@ describe('ctr content against dist serve', () => {
     expect(ok(await ctr(sock, ['content', 'active']), 'active').stdout).not.toContain(ref);
   });
 
+  it('ctr content rm deletes as containerd does, even a blob something references (dist delete would refuse)', async () => {
+    const data = randomBytes(5000);
+    const d = sha(data);
+    ok(await ctr(sock, ['content', 'ingest', 'rooted-ctr'], { input: data }), 'ingest');
+    ok(await ctr(sock, ['content', 'label', d, 'containerd.io/gc.root=now']), 'label');
+    expect((await runCli(['delete', d], { root })).code).toBe(6);
+    expect(ok(await ctr(sock, ['content', 'rm', d]), 'rm').stdout.trim()).toBe(d);
+    expect((await runCli(['info', d], { root })).code).toBe(3);
+    // Its labels went with it: content stored again starts unlabelled.
+    ok(await ctr(sock, ['content', 'ingest', 'rooted-ctr-2'], { input: data }), 'ingest again');
+    expect(ok(await ctr(sock, ['content', 'label', d]), 'labels').stdout.trim()).toBe('');
+  });
+
   it('leases: ctr leases create/ls/rm are the root\'s leases', async () => {
     const created = ok(await ctr(sock, ['leases', 'create', '--id', 'ctr-lease', '--expires', '1h']), 'create');
     expect(created.stdout).toContain('ctr-lease');

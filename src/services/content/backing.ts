@@ -7,7 +7,7 @@
  * found it (src/metadata/leases.ts), so the collector never takes it in between.
  */
 import type { Store } from '../../content/types.js';
-import { failedPrecondition } from '../../errors.js';
+import { failedPrecondition, isKind } from '../../errors.js';
 import { LocalStore } from '../../local/store.js';
 import { addResources, CONTENT, deleteResources, INGESTS, protectBlobs } from '../../metadata/leases.js';
 import { leaseScope } from '../../metadata/with-lease.js';
@@ -28,8 +28,8 @@ export class ContentBacking {
     if (this.local) return this.local.exists(digest);
     return this.store.info(digest).then(
       () => true,
-      (err: { kind?: string }) => {
-        if (err?.kind === 'NotFound') return false;
+      (err: unknown) => {
+        if (isKind(err, 'NotFound')) return false;
         throw err;
       },
     );
