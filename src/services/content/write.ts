@@ -16,6 +16,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Writer } from '../../content/types.js';
 import { parseDigest } from '../../digest.js';
 import { alreadyExists, invalidArgument, OUT_OF_RANGE_CODE, unavailable } from '../../errors.js';
+import { validateLabels } from '../../local/labels.js';
 import { callContext, type CallContext, type MetadataCtor } from '../call.js';
 import { toTimestamp } from '../convert.js';
 import { toServiceError } from '../grpc-errors.js';
@@ -170,10 +171,10 @@ async function session(call: ServerDuplexStream<WriteRequest, WriteResponse>, ba
           msg.offset! += data.length;
         }
         if (action === 'COMMIT') {
+          const labels = validateLabels(req.labels ?? {}, expected ?? `ref ${JSON.stringify(ref)}`); // before anything is published
           if (ctx.lease) await backing.leaseContent(ctx.lease, expected ?? (await w.digest()));
           writer = undefined; // every commit outcome releases the ref
           const digest = await w.commit({ ...(total !== undefined ? { size: total } : {}), ...(expected ? { expected } : {}) });
-          const labels = req.labels ?? {};
           if (Object.keys(labels).length) await backing.store.update(digest, { labels });
           if (ctx.lease) await backing.unleaseIngest(ctx.lease, ref);
           msg.digest = digest;
