@@ -37,6 +37,27 @@ export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = Object.freeze({
   Canceled: 130,
 });
 
+/**
+ * gRPC status code per kind (`dist serve`, src/services/grpc-errors.ts): containerd's
+ * errdefs mapping where containerd has the kind. One code is finer than a kind: an
+ * InvalidArgument whose code is ERR_OUT_OF_RANGE (a write or read at a wrong offset)
+ * travels as OUT_OF_RANGE (11), as containerd's content service answers it.
+ */
+export const GRPC_CODES: Readonly<Record<ErrorKind, number>> = Object.freeze({
+  Canceled: 1,
+  InvalidArgument: 3,
+  NotFound: 5,
+  AlreadyExists: 6,
+  PermissionDenied: 7,
+  FailedPrecondition: 9,
+  LockCompromised: 10, // ABORTED: the operation lost its ref to another process
+  Internal: 13,
+  Unavailable: 14,
+  DataLoss: 15,
+});
+export const GRPC_OUT_OF_RANGE = 11;
+export const OUT_OF_RANGE_CODE = 'ERR_OUT_OF_RANGE';
+
 /** Context an error names; every field optional, all JSON-safe. */
 export interface ErrorDetails {
   ref?: string;

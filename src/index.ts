@@ -18,3 +18,5 @@ export type { VerifyOptions, VerifyReport, VerifyIssue, BlobProblem } from './bu
 export { openSnapshotter, applyLayer } from './snapshots/entry.js';
 export type { Snapshotter, Info as SnapshotInfo, Kind as SnapshotKind, Mount, Usage as SnapshotUsage, SnapshotOptions } from './snapshots/types.js';
 export type { ApplyOptions, ApplyResult } from './archive/apply.js';
+export { openRemoteStore, RemoteStore, type RemoteDeleteOptions } from './remote-store/store.js';
+export type { RemoteOptions } from './remote-store/connect.js';

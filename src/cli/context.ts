@@ -4,9 +4,12 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { Store } from '../content/types.js';
 import { canceled, ContentError, EXIT_CODES, failedPrecondition, invalidArgument, notFound, wrapSystemError } from '../errors.js';
 import { closeDefaultEngine } from '../hash/engine.js';
 import { openStore, type LocalStore, type StoreOptions } from '../local/store.js';
+import type { RemoteOptions } from '../remote-store/connect.js';
+import type { RemoteStore } from '../remote-store/store.js';
 import { displayField, escapeControls } from './escape.js';
 
 export const DEFAULT_ROOT = './.content';
@@ -15,6 +18,15 @@ export const DEFAULT_ROOT = './.content';
 export function rootOf(cmd: Command): string {
   const opts = cmd.optsWithGlobals() as { root?: string };
   return opts.root ?? (process.env.DIST_ROOT || DEFAULT_ROOT);
+}
+
+/** A usage error found by a command itself (exit 2, like commander's own). */
+export class UsageError extends Error {}
+
+/** --address, else $DIST_ADDRESS unless empty: the server a command works through, if any. */
+export function addressOf(cmd: Command): string | undefined {
+  const opts = cmd.optsWithGlobals() as { address?: string };
+  return opts.address ?? (process.env.DIST_ADDRESS || undefined);
 }
 
 /**
@@ -59,6 +71,12 @@ function lockFromEnv(): StoreOptions['lock'] {
 
 /** Runs a command body with the store open, closing it (pool, watchers) whatever happens. */
 export async function withStore<T>(cmd: Command, access: Access, body: (store: LocalStore) => Promise<T>, options?: StoreOptions): Promise<T> {
+  const address = addressOf(cmd);
+  if (address !== undefined) {
+    const names: string[] = [];
+    for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+    throw new UsageError(`\`dist ${names.join(' ')}\` works on a local store root only, not through a server (--address/DIST_ADDRESS ${address})`);
+  }
   const root = rootOf(cmd);
   await checkRoot(root, access);
   const lock = lockFromEnv();
@@ -68,6 +86,31 @@ export async function withStore<T>(cmd: Command, access: Access, body: (store: L
   } finally {
     await store.close();
     await closeDefaultEngine();
+  }
+}
+
+/** Where a command's content lives: the local root, or a server's content API. */
+export type Target = { kind: 'local'; store: LocalStore } | { kind: 'remote'; store: RemoteStore };
+
+/**
+ * Runs a command body against the local store, or — with --address/DIST_ADDRESS — against
+ * the server there, through the remote store (same Store contract). `remote` options (a
+ * lease) apply to the server's calls; `local` store options to the local store.
+ */
+export async function withContentStore<T>(
+  cmd: Command,
+  access: Access,
+  body: (store: Store, target: Target) => Promise<T>,
+  options: { local?: StoreOptions; remote?: RemoteOptions } = {},
+): Promise<T> {
+  const address = addressOf(cmd);
+  if (address === undefined) return withStore(cmd, access, (store) => body(store, { kind: 'local', store }), options.local);
+  const { openRemoteStore } = await import('../remote-store/store.js');
+  const store = await openRemoteStore(address, options.remote);
+  try {
+    return await body(store, { kind: 'remote', store });
+  } finally {
+    await store.close();
   }
 }
 
@@ -120,6 +163,11 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const code = await fn(...args);
       if (typeof code === 'number') process.exitCode = code;
     } catch (err) {
+      if (err instanceof UsageError) {
+        process.stderr.write(`dist: ${escapeControls(err.message)} (see --help)\n`);
+        process.exitCode = 2;
+        return;
+      }
       process.exitCode = reportError(err);
       // Interrupted: cleanup (writers closed, data kept) is done, but a read blocked on a
       // stalled pipe would keep the process alive until the producer writes again.

@@ -30,8 +30,14 @@ Output:
   \\n…; such a field is quoted); --json output carries them exactly. Sizes and rates are
   binary (KiB, MiB/s).
 
+Server:
+  --address, else $DIST_ADDRESS (empty means unset): ingest, list, info, cat, delete,
+  active, abort, label and images then work through that server's content API (\`dist
+  serve\`, or any server speaking containerd's); other commands refuse it (exit 2).
+
 Environment:
   DIST_ROOT      store root (default ${DEFAULT_ROOT})
+  DIST_ADDRESS   server address (see Server)
   DIST_JOBS      hashing worker threads (default: available parallelism)
   DIST_LOCK_STALE_MS
                  heartbeat age (ms) after which a ref held on another host is taken
@@ -53,6 +59,11 @@ export function buildProgram(): Command {
     .description('containerkit: a daemonless content-addressable blob store')
     .version(version(), '-V, --version', 'print the version')
     .addOption(new Option('--root <dir>', `store root (env DIST_ROOT, default ${DEFAULT_ROOT})`).argParser(nonEmptyOption('--root')))
+    .addOption(
+      new Option('--address <address>', 'work through the server there (env DIST_ADDRESS): unix:///path.sock, /path.sock or 127.0.0.1:PORT; `serve` listens there').argParser(
+        nonEmptyOption('--address'),
+      ),
+    )
     .addHelpText('after', exitHelp)
     // Usage errors are one line too, with the hint folded in.
     .configureOutput({ outputError: (str, write) => write(`dist: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })

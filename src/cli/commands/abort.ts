@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, reportError, withStore } from '../context.js';
+import { action, reportError, withContentStore } from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -12,11 +12,11 @@ export function register(program: Command): void {
     .option('--force', 'take the ref from a live holder (stalled, stopped or hung) and discard its ingest')
     .action(
       action(async (refs: string[], opts: { force?: boolean }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
+        withContentStore(cmd, 'read', async (_store, target) => {
           let code = 0;
           for (const r of refs) {
             try {
-              await store.abort(r, { force: opts.force });
+              await target.store.abort(r, { force: opts.force });
             } catch (err) {
               code = reportError(err);
             }

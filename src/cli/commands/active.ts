@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Status } from '../../content/types.js';
 import { formatOwner } from '../../local/owner.js';
-import { action, table, withStore } from '../context.js';
+import { action, table, withContentStore } from '../context.js';
 import { formatBytes, formatDuration } from '../duration.js';
 import { durationOption } from '../options.js';
 
@@ -98,7 +98,7 @@ export function register(program: Command): void {
     .addOption(new Option('--interval <duration>', 'refresh period with --watch, at least 100ms').argParser(durationOption('--interval', MIN_INTERVAL_MS)).default(1000, '1s'))
     .action(
       action(async (opts: { json?: boolean; prefix?: string; watch?: boolean; interval: number }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
+        withContentStore(cmd, 'read', async (store) => {
           const clock = opts.watch ? watchClock() : undefined;
           for (;;) {
             const list = await store.listStatuses({ prefix: opts.prefix });

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { action, withStore } from '../context.js';
+import { action, withContentStore } from '../context.js';
 import { intOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--length <n>', 'write at most this many bytes', intOption('--length'))
     .action(
       action(async (digest: string, opts: { offset?: number; length?: number }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
+        withContentStore(cmd, 'read', async (store) => {
           const info = await store.info(digest);
           const start = opts.offset ?? 0;
           const end = opts.length !== undefined ? start + opts.length - 1 : undefined;

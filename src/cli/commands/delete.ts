@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, expandDash, reportError, withStore } from '../context.js';
+import { action, expandDash, reportError, withContentStore } from '../context.js';
 import { parseDigest } from '../../digest.js';
 import { failedPrecondition } from '../../errors.js';
 
@@ -18,9 +18,21 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  dist delete sha256:…\n  dist list -q | dist delete -')
     .action(
       action(async (digests: string[], opts: { force?: boolean }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
+        withContentStore(cmd, 'read', async (_store, target) => {
           let code = 0;
           const all = await expandDash(digests);
+          if (target.kind === 'remote') {
+            // The server checks referrers on its root (same rule, same exclusive section).
+            for (const d of all) {
+              try {
+                await target.store.delete(d, { refuseReferenced: !opts.force });
+              } catch (err) {
+                code = reportError(err);
+              }
+            }
+            return code;
+          }
+          const store = target.store;
           const remove = async (referrer?: (d: string) => string | undefined) => {
             for (const d of all) {
               try {

@@ -6,11 +6,11 @@
  */
 import type { Command } from 'commander';
 import { formatBytes } from '../duration.js';
-import { listImages, removeImages } from '../../oci/images.js';
+import { listImages, removeImages, type ImageRecord } from '../../oci/images.js';
 import { notFound } from '../../errors.js';
 import { describeBadEntry } from '../../oci/index-entry.js';
 import { imageUsage } from '../../oci/usage.js';
-import { action, printJson, reportError, table, withStore } from '../context.js';
+import { action, printJson, reportError, table, withContentStore } from '../context.js';
 import { escapeControls } from '../escape.js';
 
 export function register(program: Command): void {
@@ -20,9 +20,16 @@ export function register(program: Command): void {
     .option('--json', 'JSON array output')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
-          const { images: records, bad } = await listImages(store.root);
-          for (const b of bad) process.stderr.write(`dist: warning: ${escapeControls(describeBadEntry(b, 'skipped'))}\n`);
+        withContentStore(cmd, 'read', async (store, target) => {
+          let records: ImageRecord[];
+          if (target.kind === 'remote') {
+            const { listRemoteImages } = await import('../../remote-store/images.js');
+            records = await listRemoteImages(target.store);
+          } else {
+            const listed = await listImages(store.root);
+            records = listed.images;
+            for (const b of listed.bad) process.stderr.write(`dist: warning: ${escapeControls(describeBadEntry(b, 'skipped'))}\n`);
+          }
           const rows = [];
           for (const r of records) {
             const u = await imageUsage(store, r);
@@ -46,9 +53,14 @@ export function register(program: Command): void {
     .argument('<name...>', 'names as `dist images` shows them')
     .action(
       action(async (names: string[], _opts: object, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
-          const { removed } = await removeImages(store.root, names);
+        withContentStore(cmd, 'read', async (store, target) => {
           let code = 0;
+          if (target.kind === 'remote') {
+            const { removeRemoteImage } = await import('../../remote-store/images.js');
+            for (const n of names) await removeRemoteImage(target.store, n).catch((err) => (code = reportError(err)));
+            return code;
+          }
+          const { removed } = await removeImages(store.root, names);
           for (const n of names) {
             if (!removed.includes(n)) code = reportError(notFound('ERR_IMAGE_NOT_FOUND', `no image named ${JSON.stringify(n)}`, { actual: n }));
           }

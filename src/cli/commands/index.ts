@@ -26,5 +26,7 @@ import * as snapshots from './snapshots.js';
 import * as label from './label.js';
 import * as lease from './lease.js';
 import * as gc from './gc.js';
+import * as serve from './serve.js';
+import * as plugins from './plugins.js';
 
-export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, push, copy, images, apply, unpack, bundle, snapshots, label, lease, gc];
+export const commands: Array<{ register(program: Command): void }> = [ingest, list, info, path, cat, del, active, abort, prune, add, verify, fetch, pull, push, copy, images, apply, unpack, bundle, snapshots, label, lease, gc, serve, plugins];

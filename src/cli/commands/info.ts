@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Info } from '../../content/types.js';
-import { action, expandDash, printJson, reportError, table, withStore } from '../context.js';
+import { action, expandDash, printJson, reportError, table, withContentStore } from '../context.js';
 import { formatBytes, formatDuration } from '../duration.js';
 
 export function register(program: Command): void {
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (digests: string[], opts: { json?: boolean }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
+        withContentStore(cmd, 'read', async (store) => {
           const found: Info[] = [];
           let code = 0;
           for (const d of await expandDash(digests)) {

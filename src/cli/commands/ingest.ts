@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { writeBlob } from '../../content/write-blob.js';
 import { invalidArgument, isKind } from '../../errors.js';
-import { action, interruptible, withStore } from '../context.js';
+import { action, interruptible, withContentStore } from '../context.js';
 import { formatBytes } from '../duration.js';
 import { hashStoreOptions } from '../hash-option.js';
 import { digestOption, durationOption, intOption } from '../options.js';
@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--hash <engine>',
-        'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing; native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data',
+        'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing; native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data (through a server, the server hashes: see `dist serve --help`)',
       )
         .choices(['wasm', 'native'])
         .default('wasm'),
@@ -72,13 +72,14 @@ export function register(program: Command): void {
         const controller = interruptible();
         const input = stdinStream();
         controller.signal.addEventListener('abort', () => input.destroy());
-        return withStore(
+        return withContentStore(
           cmd,
           'write',
-          async (store) => {
+          async (store, target) => {
             const quiet = wait === false ? () => {} : announceWaits(store, typeof wait === 'number' ? wait : undefined);
             try {
-              const protect = opts.lease !== undefined ? await leaseProtect(store, opts.lease) : undefined;
+              // Through a server, the lease rides on every call and the server protects the blob.
+              const protect = opts.lease !== undefined && target.kind === 'local' ? await leaseProtect(target.store, opts.lease) : undefined;
               const r = await writeBlob(store, ref, input, { size: opts.expectedSize, expected, wait, signal: controller.signal, protect });
               if (r.existed) process.stderr.write(`content with digest ${r.digest} already exists\n`);
               else {
@@ -96,7 +97,7 @@ export function register(program: Command): void {
               quiet();
             }
           },
-          storeOptions,
+          { local: storeOptions, remote: opts.lease !== undefined ? { lease: opts.lease } : {} },
         );
       }),
     );

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { invalidArgument } from '../../errors.js';
 import { digestOption } from '../options.js';
-import { action, printJson, withStore } from '../context.js';
+import { action, printJson, withContentStore } from '../context.js';
 import { displayField } from '../escape.js';
 
 export function register(program: Command): void {
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--json', 'print the labels as JSON')
     .action(
       action(async (digest: string, pairs: string[], opts: { json?: boolean }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
+        withContentStore(cmd, 'read', async (store) => {
           const change: Record<string, string> = {};
           for (const p of pairs) {
             const eq = p.indexOf('=');

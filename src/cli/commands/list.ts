@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Info } from '../../content/types.js';
 import type { Algorithm } from '../../digest.js';
-import { action, printJson, table, withStore } from '../context.js';
+import { action, printJson, table, withContentStore } from '../context.js';
 import { formatBytes, formatDuration } from '../duration.js';
 import { algorithmOption } from '../options.js';
 
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  dist list -q | xargs dist delete\n  dist list --json | jq ".[].size"')
     .action(
       action(async (opts: { quiet?: boolean; json?: boolean; algorithm?: Algorithm; prefix?: string }, cmd: Command) =>
-        withStore(cmd, 'read', async (store) => {
+        withContentStore(cmd, 'read', async (store) => {
           const all: Info[] = [];
           for await (const i of store.walk({ algorithm: opts.algorithm, prefix: opts.prefix })) all.push(i);
           all.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
