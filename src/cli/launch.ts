@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The `dist` bin as `npm run build` makes it: scripts/bundle-cli.mjs bundles this file to
+ * dist/src/cli/main.js, and the whole CLI (src/cli/main.ts with the code of every command
+ * and package it uses, piscina apart) to dist/src/cli/cli.cjs. This file runs that bundle
+ * with V8's code cache (dist/src/cli/cli.cjs.cache, written by the build), so a `dist`
+ * process neither resolves and reads ~100 modules nor compiles the code it runs: issue 15
+ * measured module loading as most of a small ingest's time, and the seed runs one process
+ * per blob. Node 20 has no compile cache of its own (module.enableCompileCache is Node 22).
+ *
+ * The cache is only an optimisation: it is used only when it was made from this very
+ * bundle (the build id on the bundle's first line heads the cache file), and V8 itself
+ * refuses a cache from another V8 version or other V8 flags; the bundle is then compiled
+ * as usual. Commands are evaluated lazily inside the bundle (src/cli/commands/index.ts).
+ *
+ * CONTAINERKIT_WRITE_CODE_CACHE=1 (the build's training run) writes the cache at exit,
+ * holding the code that run compiled.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+type Wrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const filename = join(here, 'cli.cjs');
+const cacheFile = join(here, 'cli.cjs.cache');
+const source = readFileSync(filename, 'utf8');
+
+/** The bundle's build id: its first line is `//ck-build:<id>`. */
+const buildId = /^\/\/ck-build:([0-9a-f]+)\n/.exec(source)?.[1] ?? '';
+const header = Buffer.from(`ck-build:${buildId}\n`);
+
+function readCache(): Buffer | undefined {
+  if (!buildId) return undefined;
+  let data: Buffer;
+  try {
+    data = readFileSync(cacheFile);
+  } catch {
+    return undefined; // not built (tsc alone), or removed: compile
+  }
+  return data.subarray(0, header.length).equals(header) ? data.subarray(header.length) : undefined;
+}
+
+// The CommonJS wrapper, on the source's first line: line numbers in stack traces are the bundle's.
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename, cachedData: readCache() });
+
+if (process.env.CONTAINERKIT_WRITE_CODE_CACHE === '1') {
+  process.once('exit', () => {
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, Buffer.concat([header, script.createCachedData()]));
+    renameSync(tmp, cacheFile);
+  });
+}
+
+const module = { exports: {} };
+(script.runInThisContext() as Wrapper).call(module.exports, module.exports, createRequire(filename), module, filename, here);
