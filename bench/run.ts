@@ -21,11 +21,12 @@ import { streamSuite } from './stream.js';
 import { verifySuite } from './verify.js';
 import { pullSuite } from './pull-suite.js';
 import { unpackSuite } from './unpack.js';
+import { startupSuite } from './startup.js';
 import { describeMachine, machine, markdownTable, printTable, removeAllTemps, type Ctx, type Row, type Suite } from './lib/common.js';
 import { closeBenchPiscina } from './lib/limits.js';
 import { closeDefaultEngine } from '../src/index.js';
 
-const suites: Suite[] = [hashSuite, streamSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, unpackSuite];
+const suites: Suite[] = [hashSuite, streamSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, unpackSuite, startupSuite];
 
 function usage(): never {
   console.error(`usage: node dist/bench/run.js [--quick] [--json FILE] [--md FILE] [suite...]\nsuites: ${suites.map((s) => s.name).join(', ')}`);
