@@ -51,6 +51,39 @@ const piscinaByRequire = {
   },
 };
 
+// The bundle is one function expression, the CommonJS wrapper: the launcher compiles the
+// file as it is (no copy of ~1 MB of source to wrap it). Its first line, where esbuild puts
+// main.ts's hashbang, becomes the build id, so the source map's lines stay right.
+const buildId = randomBytes(8).toString('hex');
+/**
+ * Built-in modules loaded on first use instead of at start-up (each costs 1-3 ms to load
+ * here): commander needs child_process only for executable subcommands (dist has none),
+ * graceful-fs needs assert only when debugging, `dist list` needs neither crypto nor zlib.
+ * The bundle requires them as `lazy:<name>`; the wrapper's require (banner below) answers
+ * with a proxy that loads the module on its first property access.
+ */
+const LAZY_BUILTINS = ['child_process', 'crypto', 'zlib', 'assert', 'worker_threads'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (a) => ({ path: `lazy:node:${a.path.replace(/^node:/, '')}`, external: true }));
+  },
+};
+const lazyRequire = [
+  'require = ((load) => (id) => {',
+  '  if (!id.startsWith("lazy:")) return load(id);',
+  '  let m;',
+  '  const real = () => (m ??= load(id.slice(5)));',
+  '  return new Proxy({}, {',
+  '    get: (_, k) => real()[k],',
+  '    has: (_, k) => k in real(),',
+  '    ownKeys: () => Reflect.ownKeys(real()),',
+  '    getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(real(), k); if (d) d.configurable = true; return d; },',
+  '  });',
+  '})(require);',
+].join('\n');
+
 const cli = await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
@@ -61,11 +94,18 @@ const cli = await build({
   target: 'node20',
   // ES builds where a package has one (hash-wasm): its unused hashes are left out.
   mainFields: ['module', 'main'],
-  plugins: [piscinaByRequire],
+  plugins: [piscinaByRequire, lazyBuiltins],
   // Modules that find files next to themselves (package.json, the workers) keep doing so
   // from the bundle's place, dist/src/cli/, where tsc put src/cli/main.js.
   define: { 'import.meta.url': '__ckImportMetaUrl' },
-  banner: { js: 'var __ckImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // "use strict" first: the wrapper's own directive (the sources are ES modules, strict).
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";\nvar __ckImportMetaUrl = require("node:url").pathToFileURL(__filename).href;\n' + lazyRequire },
+  footer: { js: '})' },
+  // Less source to read; names are kept, so stack traces (DIST_DEBUG=1) still say where.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // ASCII only (esbuild escapes the rest): the launcher reads it as latin1, without decoding UTF-8.
+  charset: 'ascii',
   sourcemap: 'external',
   metafile: true,
   write: false,
@@ -74,13 +114,13 @@ const cli = await build({
 const js = cli.outputFiles.find((f) => f.path === bundleFile);
 const map = cli.outputFiles.find((f) => f.path === `${bundleFile}.map`);
 if (!js || !map) fail('esbuild wrote no bundle');
-// The launcher wraps the source in a function: no hashbang. The build id heads it.
-const code = js.text.replace(/^#!.*\n/, '');
+if (!js.text.startsWith('#!')) fail('expected the hashbang of src/cli/main.ts on the bundle\'s first line');
+const code = js.text.replace(/^#!.*/, `//ck-build:${buildId}`);
+if (!/^[\x00-\x7f]*$/.test(code)) fail('the bundle is not ASCII');
 if (/\bimport\(/.test(code.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
   fail('the bundle still has a dynamic import(), which node:vm cannot run on Node 20');
 }
-const buildId = createHash('sha256').update(code).update(randomBytes(8)).digest('hex').slice(0, 16);
-writeFileSync(bundleFile, `//ck-build:${buildId}\n${code}`);
+writeFileSync(bundleFile, code);
 writeFileSync(`${bundleFile}.map`, map.contents);
 if (metafile) writeFileSync(metafile, JSON.stringify(cli.metafile));
 

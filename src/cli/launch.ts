@@ -14,7 +14,8 @@
  * as usual. Commands are evaluated lazily inside the bundle (src/cli/commands/index.ts).
  *
  * CONTAINERKIT_WRITE_CODE_CACHE=1 (the build's training run) writes the cache at exit,
- * holding the code that run compiled.
+ * holding the code that run compiled. CONTAINERKIT_DEBUG_CODE_CACHE=1 says on stderr whether
+ * the cache was used (tests).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,10 +28,11 @@ type Wrapper = (exports: object, require: NodeJS.Require, module: { exports: obj
 const here = dirname(fileURLToPath(import.meta.url));
 const filename = join(here, 'cli.cjs');
 const cacheFile = join(here, 'cli.cjs.cache');
-const source = readFileSync(filename, 'utf8');
+// ASCII by construction (the build checks it): latin1 reads it without decoding UTF-8.
+const source = readFileSync(filename, 'latin1');
 
 /** The bundle's build id: its first line is `//ck-build:<id>`. */
-const buildId = /^\/\/ck-build:([0-9a-f]+)\n/.exec(source)?.[1] ?? '';
+const buildId = /^\/\/ck-build:([0-9a-f]+)\n/.exec(source.slice(0, 64))?.[1] ?? '';
 const header = Buffer.from(`ck-build:${buildId}\n`);
 
 function readCache(): Buffer | undefined {
@@ -44,8 +46,12 @@ function readCache(): Buffer | undefined {
   return data.subarray(0, header.length).equals(header) ? data.subarray(header.length) : undefined;
 }
 
-// The CommonJS wrapper, on the source's first line: line numbers in stack traces are the bundle's.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename, cachedData: readCache() });
+// The bundle is the CommonJS wrapper function itself: compiled as it is, it evaluates to it.
+const cachedData = readCache();
+const script = new Script(source, { filename, cachedData });
+if (process.env.CONTAINERKIT_DEBUG_CODE_CACHE === '1') {
+  process.stderr.write(`code cache: ${!cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
+}
 
 if (process.env.CONTAINERKIT_WRITE_CODE_CACHE === '1') {
   process.once('exit', () => {

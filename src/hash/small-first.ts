@@ -49,7 +49,8 @@ export class SmallFirstEngine implements HashEngine {
     if (s.offset + data.byteLength <= SMALL_BYTES) {
       // The chain of updates of one ingest is sequential: handle and copies move along it.
       s.handle.update(data);
-      s.kept.push(data.slice()); // the caller may reuse `data` once we return
+      // A copy: the caller may reuse `data` once we return (and Buffer#slice would not copy).
+      s.kept.push(new Uint8Array(data));
       const next: SmallState = { ...s, offset: s.offset + data.byteLength };
       return next;
     }
