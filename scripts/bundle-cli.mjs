@@ -20,7 +20,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,24 @@ const lazyRequire = [
   '})(require);',
 ].join('\n');
 
+/**
+ * src/hash/wasm.ts tags hash states with hash-wasm's version, read from its package.json
+ * at start-up (a module resolution and a JSON parse per process). The bundle carries
+ * hash-wasm's code as of this build, so it carries that version as a constant too.
+ */
+const hashWasmVersion = JSON.parse(readFileSync(createRequire(join(root, 'package.json')).resolve('hash-wasm/package.json'), 'utf8')).version;
+const inlineHashWasmVersion = {
+  name: 'inline-hash-wasm-version',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]hash[\\/]wasm\.ts$/ }, (a) => {
+      const source = readFileSync(a.path, 'utf8');
+      const read = "require('hash-wasm/package.json').version";
+      if (!source.includes(read)) fail(`${a.path} no longer reads ${read}: update scripts/bundle-cli.mjs`);
+      return { contents: source.replace(read, JSON.stringify(hashWasmVersion)), loader: 'ts' };
+    });
+  },
+};
+
 const cli = await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
@@ -94,7 +113,7 @@ const cli = await build({
   target: 'node20',
   // ES builds where a package has one (hash-wasm): its unused hashes are left out.
   mainFields: ['module', 'main'],
-  plugins: [piscinaByRequire, lazyBuiltins],
+  plugins: [piscinaByRequire, lazyBuiltins, inlineHashWasmVersion],
   // Modules that find files next to themselves (package.json, the workers) keep doing so
   // from the bundle's place, dist/src/cli/, where tsc put src/cli/main.js.
   define: { 'import.meta.url': '__ckImportMetaUrl' },
