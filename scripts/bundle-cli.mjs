@@ -40,8 +40,10 @@ function fail(msg) {
   process.exit(1);
 }
 
-// A cache never outlives the bundle it was made from (the launcher checks the build id too).
+// A cache never outlives the bundle it was made from (the launcher checks the build id too);
+// tsc's map of the main.js this script replaces would describe another file.
 rmSync(cacheFile, { force: true });
+rmSync(`${mainFile}.map`, { force: true });
 
 /** `import('piscina')` in src/hash/pool.ts becomes a require() of the installed package. */
 const piscinaByRequire = {
@@ -125,7 +127,8 @@ const cli = await build({
   minifySyntax: true,
   // ASCII only (esbuild escapes the rest): the launcher reads it as latin1, without decoding UTF-8.
   charset: 'ascii',
-  sourcemap: 'external',
+  // Linked: `node --enable-source-maps` maps stack traces back to src/ (nothing is read otherwise).
+  sourcemap: 'linked',
   metafile: true,
   write: false,
   logLevel: 'warning',

@@ -68,11 +68,6 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
   return program;
 }
 
-// libuv reads this when its threadpool starts (first async fs call, after these imports).
-// The CLI's work is many small metadata reads (active, prune, list): latency-bound
-// round trips that run in parallel across more threads. 4 is libuv's default.
-process.env.UV_THREADPOOL_SIZE ??= '16';
-
 async function main(): Promise<void> {
   const program = await buildProgram(process.argv.slice(2));
   try {
