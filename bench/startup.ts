@@ -39,7 +39,7 @@ import {
   type Suite,
   type TargetSpec,
 } from './lib/common.js';
-import { profileIn, summarizeProfile } from './lib/profile.js';
+import { profileIn, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 
 const S = 'startup';
 const NODE_E = "node -e ''";
@@ -154,16 +154,29 @@ async function run(ctx: Ctx): Promise<Row[]> {
 
     rows.push(...(await active(ctx, base)));
 
-    // What the 2 KiB ingest's time goes to now.
-    const profDir = join(base, 'profile');
-    await wall(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100', distCli, ...ingest()], { stdinPath: blobFile });
-    const prof = summarizeProfile(profileIn(profDir));
-    ctx.log(`  CPU profile of the 2 KiB ingest: ${prof.totalMs.toFixed(1)} ms sampled (after Node's own bootstrap)`);
-    for (const [c, ms] of prof.categories) ctx.log(`    ${ms.toFixed(1).padStart(6)} ms  ${c}`);
-    ctx.log('  top functions (self time):');
-    for (const [f, ms] of prof.functions.slice(0, 15)) ctx.log(`    ${ms.toFixed(1).padStart(6)} ms  ${f}`);
-    for (const [c, ms] of prof.categories.slice(0, 6)) {
-      rows.push(row(S, `profile of the 2 KiB ingest: ${c}`, ms, 'ms', { name: 'all samples', value: prof.totalMs }, undefined));
+    // What the 2 KiB ingest's time goes to now, against the same profile of `node -e ''`.
+    const profiles = async (args: string[], opts: ProcOpts, n: number): Promise<ProfileSummary[]> => {
+      const out: ProfileSummary[] = [];
+      for (let i = 0; i < n; i++) {
+        const dir = join(base, `profile-${n}-${i}-${out.length}-${Math.random().toString(36).slice(2)}`);
+        await wall(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', ...args], opts);
+        out.push(summarizeProfile(profileIn(dir)));
+      }
+      return out;
+    };
+    const np = ctx.quick ? 3 : 5;
+    const ours = await profiles([distCli, ...ingest()], { stdinPath: blobFile }, np);
+    const floor = await profiles(['-e', ''], {}, np);
+    const med = (ps: ProfileSummary[], cat?: string) => median(ps.map((p) => (cat === undefined ? p.totalMs : (p.categories.find(([c]) => c === cat)?.[1] ?? 0))));
+    const cats = [...new Set([...ours, ...floor].flatMap((p) => p.categories.map(([c]) => c)))].sort((a, b) => med(ours, b) - med(ours, a));
+    ctx.log(`  CPU profiles (node --cpu-prof, median of ${np}; sampled after Node's own bootstrap): 2 KiB ingest ${med(ours).toFixed(1)} ms, node -e '' ${med(floor).toFixed(1)} ms`);
+    for (const c of cats) ctx.log(`    ${med(ours, c).toFixed(1).padStart(6)} ms vs ${med(floor, c).toFixed(1).padStart(5)} ms  ${c}`);
+    const typical = ours[Math.floor(ours.length / 2)];
+    ctx.log('  top functions of one ingest profile (self time):');
+    for (const [f, ms] of typical.functions.slice(0, 15)) ctx.log(`    ${ms.toFixed(1).padStart(6)} ms  ${f}`);
+    rows.push(row(S, 'profile of the 2 KiB ingest: all samples', med(ours), 'ms', { name: `profile of ${NODE_E}`, value: med(floor) }, undefined, `median of ${np} profiles each`));
+    for (const c of cats.filter((c) => med(ours, c) >= 1)) {
+      rows.push(row(S, `profile of the 2 KiB ingest: ${c}`, med(ours, c), 'ms', { name: `the same in ${NODE_E}`, value: med(floor, c) }, undefined));
     }
   } finally {
     removeTemp(base);

@@ -32,7 +32,8 @@ export interface ProfileSummary {
   functions: Array<[string, number]>;
 }
 
-const LOADING = new Set(['compileForInternalLoader', 'requireBuiltin', 'compileFunction', 'wrapSafe', 'compileSourceTextModule', 'Script', 'ModuleWrap', 'link', 'instantiate']);
+const BUILTINS = new Set(['compileForInternalLoader', 'compileForPublicLoader', 'requireBuiltin', 'loadBuiltinModule']);
+const COMPILING = new Set(['compileFunction', 'wrapSafe', 'compileSourceTextModule', 'ModuleWrap', 'link', 'instantiate']);
 
 /** The category of a sample by its own (innermost) frame. */
 function category(f: CallFrame): string {
@@ -40,7 +41,9 @@ function category(f: CallFrame): string {
   if (fn === '(idle)') return 'idle: waiting on I/O (fsync, file system, stdin)';
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'V8 outside JS (parsing, compiling, runtime)';
-  if (LOADING.has(fn) || url.startsWith('node:internal/modules/') || url === 'node:vm') return 'loading and compiling code (modules, builtins)';
+  if (BUILTINS.has(fn)) return "loading Node's built-in modules";
+  if (url === 'node:vm' || (fn === 'Script' && url === '')) return 'compiling the CLI bundle from its code cache';
+  if (COMPILING.has(fn) || url.startsWith('node:internal/modules/')) return 'module loaders (resolve, read, compile)';
   if (url.startsWith('node:')) return 'Node internals in JS (bootstrap, fs, streams)';
   if (url.startsWith('wasm://')) return 'hashing (hash-wasm)';
   if (url.includes('/dist/')) return 'containerkit and its bundled packages (JS)';
