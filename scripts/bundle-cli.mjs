@@ -61,11 +61,12 @@ const buildId = randomBytes(8).toString('hex');
 /**
  * Built-in modules loaded on first use instead of at start-up (each costs 1-3 ms to load
  * here): commander needs child_process only for executable subcommands (dist has none),
- * graceful-fs needs assert only when debugging, `dist list` needs neither crypto nor zlib.
+ * graceful-fs needs assert only when debugging, `dist list` needs neither crypto nor zlib,
+ * `dist ingest` needs net only when stdin is a pipe.
  * The bundle requires them as `lazy:<name>`; the wrapper's require (banner below) answers
  * with a proxy that loads the module on its first property access.
  */
-const LAZY_BUILTINS = ['child_process', 'crypto', 'zlib', 'assert', 'worker_threads'];
+const LAZY_BUILTINS = ['child_process', 'crypto', 'zlib', 'assert', 'worker_threads', 'net'];
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
