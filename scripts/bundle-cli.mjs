@@ -89,23 +89,6 @@ const lazyRequire = [
 ].join('\n');
 
 /**
- * proper-lockfile (with graceful-fs, retry and signal-exit) is initialised when the first
- * lock is taken, not at start-up: commands that never lock (list, info, active, cat) skip
- * it. The store imports it as `lockfile` and only calls lockfile.lock().
- */
-const lazyLockfile = {
-  name: 'lazy-proper-lockfile',
-  setup(b) {
-    b.onResolve({ filter: /^proper-lockfile$/ }, (a) => (a.namespace === 'lazy-proper-lockfile' ? undefined : { path: 'proper-lockfile', namespace: 'lazy-proper-lockfile' }));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-proper-lockfile' }, () => ({
-      contents: "let m; const real = () => (m ??= require('proper-lockfile')); export default new Proxy({}, { get: (_, k) => real()[k] });",
-      loader: 'js',
-      resolveDir: root,
-    }));
-  },
-};
-
-/**
  * src/hash/wasm.ts tags hash states with hash-wasm's version, read from its package.json
  * at start-up (a module resolution and a JSON parse per process). The bundle carries
  * hash-wasm's code as of this build, so it carries that version as a constant too.
@@ -133,7 +116,7 @@ const cli = await build({
   target: 'node20',
   // ES builds where a package has one (hash-wasm): its unused hashes are left out.
   mainFields: ['module', 'main'],
-  plugins: [piscinaByRequire, lazyBuiltins, lazyLockfile, inlineHashWasmVersion],
+  plugins: [piscinaByRequire, lazyBuiltins, inlineHashWasmVersion],
   // Modules that find files next to themselves (package.json, the workers) keep doing so
   // from the bundle's place, dist/src/cli/, where tsc put src/cli/main.js.
   define: { 'import.meta.url': '__ckImportMetaUrl' },
