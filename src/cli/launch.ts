@@ -17,11 +17,21 @@
  * holding the code that run compiled. CONTAINERKIT_DEBUG_CODE_CACHE=1 says on stderr whether
  * the cache was used (tests).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+
+/**
+ * Built-in modules without ES module facades where Node has process.getBuiltinModule
+ * (20.16+): `import … from 'node:fs'` builds a facade that reads every export of fs, which
+ * loads the modules behind its lazy getters (streams, fs/promises) before the CLI needs them.
+ */
+const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+async function builtin<T>(id: string, load: () => Promise<T>): Promise<T> {
+  return getBuiltin ? (getBuiltin.call(process, id) as T) : load();
+}
+const { readFileSync, renameSync, writeFileSync } = await builtin('node:fs', () => import('node:fs'));
+const { createRequire } = await builtin('node:module', () => import('node:module'));
+const { dirname, join } = await builtin('node:path', () => import('node:path'));
+const { fileURLToPath } = await builtin('node:url', () => import('node:url'));
+const { Script } = await builtin('node:vm', () => import('node:vm'));
 
 type Wrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
 
