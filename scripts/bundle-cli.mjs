@@ -74,18 +74,27 @@ const lazyBuiltins = {
     b.onResolve({ filter }, (a) => ({ path: `lazy:node:${a.path.replace(/^node:/, '')}`, external: true }));
   },
 };
+/**
+ * The bundle's require(): built-ins through process.getBuiltinModule where Node has it
+ * (20.16+; a user-land require of a built-in also builds its ES module facade, reading every
+ * export and so loading what lazy getters guard), `lazy:` ones as proxies, the rest (piscina)
+ * through the CommonJS loader.
+ */
 const lazyRequire = [
-  'require = ((load) => (id) => {',
-  '  if (!id.startsWith("lazy:")) return load(id);',
-  '  let m;',
-  '  const real = () => (m ??= load(id.slice(5)));',
-  '  return new Proxy({}, {',
-  '    get: (_, k) => real()[k],',
-  '    has: (_, k) => k in real(),',
-  '    ownKeys: () => Reflect.ownKeys(real()),',
-  '    getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(real(), k); if (d) d.configurable = true; return d; },',
-  '  });',
-  '})(require);',
+  'require = ((load, builtin) => {',
+  '  const get = (id) => (builtin && builtin(id)) || load(id);',
+  '  return (id) => {',
+  '    if (!id.startsWith("lazy:")) return get(id);',
+  '    let m;',
+  '    const real = () => (m ??= get(id.slice(5)));',
+  '    return new Proxy({}, {',
+  '      get: (_, k) => real()[k],',
+  '      has: (_, k) => k in real(),',
+  '      ownKeys: () => Reflect.ownKeys(real()),',
+  '      getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(real(), k); if (d) d.configurable = true; return d; },',
+  '    });',
+  '  };',
+  '})(require, typeof process.getBuiltinModule === "function" ? (id) => process.getBuiltinModule(id) : undefined);',
 ].join('\n');
 
 /**
