@@ -61,7 +61,7 @@ const buildId = randomBytes(8).toString('hex');
 /**
  * Built-in modules loaded on first use instead of at start-up (each costs 1-3 ms to load
  * here): commander needs child_process only for executable subcommands (dist has none),
- * graceful-fs needs assert only when debugging, `dist list` needs neither crypto nor zlib,
+ * graceful-fs and signal-exit need assert only when a check fails, `dist list` needs neither crypto nor zlib,
  * `dist ingest` needs net only when stdin is a pipe.
  * The bundle requires them as `lazy:<name>`; the wrapper's require (banner below) answers
  * with a proxy that loads the module on its first property access.
@@ -88,7 +88,9 @@ const lazyRequire = [
   '    let m;',
   '    const real = () => (m ??= get(id.slice(5)));',
   '    return new Proxy({}, {',
-  '      get: (_, k) => real()[k],',
+  '      // signal-exit (under proper-lockfile) calls assert.equal() once at start-up: only a',
+  '      // failing check needs the assert module, to throw its AssertionError.',
+  '      get: (_, k) => (id === "lazy:node:assert" && k === "equal" ? (a, b, ...m) => void (a == b || real().equal(a, b, ...m)) : real()[k]),',
   '      has: (_, k) => k in real(),',
   '      ownKeys: () => Reflect.ownKeys(real()),',
   '      getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(real(), k); if (d) d.configurable = true; return d; },',
