@@ -100,6 +100,25 @@ const lazyRequire = [
 ].join('\n');
 
 /**
+ * src/hash/wasm.ts imports hash-wasm dynamically and picks its hashers off the namespace,
+ * which keeps every hash-wasm algorithm (229 KiB of WebAssembly as base64, a third of the
+ * bundle, read by every process). Inside the bundle that import resolves to the three
+ * hashers the store uses (src/remote/verify.ts imports createBLAKE3 statically).
+ */
+const HASH_WASM_USED = ['createSHA256', 'createSHA512', 'createBLAKE3'];
+const hashWasmSubset = {
+  name: 'hash-wasm-subset',
+  setup(b) {
+    b.onResolve({ filter: /^hash-wasm$/ }, (a) => (a.namespace === 'hash-wasm-subset' ? undefined : { path: 'hash-wasm', namespace: 'hash-wasm-subset' }));
+    b.onLoad({ filter: /.*/, namespace: 'hash-wasm-subset' }, () => ({
+      contents: `export { ${HASH_WASM_USED.join(', ')} } from 'hash-wasm';`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
  * src/hash/wasm.ts tags hash states with hash-wasm's version, read from its package.json
  * at start-up (a module resolution and a JSON parse per process). The bundle carries
  * hash-wasm's code as of this build, so it carries that version as a constant too.
@@ -127,7 +146,7 @@ const cli = await build({
   target: 'node20',
   // ES builds where a package has one (hash-wasm): its unused hashes are left out.
   mainFields: ['module', 'main'],
-  plugins: [piscinaByRequire, lazyBuiltins, inlineHashWasmVersion],
+  plugins: [piscinaByRequire, lazyBuiltins, hashWasmSubset, inlineHashWasmVersion],
   // Modules that find files next to themselves (package.json, the workers) keep doing so
   // from the bundle's place, dist/src/cli/, where tsc put src/cli/main.js.
   define: { 'import.meta.url': '__ckImportMetaUrl' },
