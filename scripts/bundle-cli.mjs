@@ -61,10 +61,10 @@ const buildId = randomBytes(8).toString('hex');
 /**
  * Built-in modules loaded on first use instead of at start-up (each costs 1-3 ms to load
  * here): commander needs child_process only for executable subcommands (dist has none),
- * graceful-fs and signal-exit need assert only when a check fails, `dist list` needs neither crypto nor zlib,
- * `dist ingest` needs net only when stdin is a pipe.
- * The bundle requires them as `lazy:<name>`; the wrapper's require (banner below) answers
- * with a proxy that loads the module on its first property access.
+ * graceful-fs and signal-exit need assert only when a check fails, `dist list` needs
+ * neither crypto nor zlib, `dist ingest` needs net only when stdin is a pipe. The bundle
+ * requires them as `lazy:<name>`; the wrapper's require (banner below) answers with a proxy
+ * that loads the module on its first property access.
  */
 const LAZY_BUILTINS = ['child_process', 'crypto', 'zlib', 'assert', 'worker_threads', 'net'];
 const lazyBuiltins = {
@@ -144,7 +144,7 @@ const cli = await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // ES builds where a package has one (hash-wasm): its unused hashes are left out.
+  // ES builds where a package has one (hash-wasm's can be tree-shaken, see hashWasmSubset).
   mainFields: ['module', 'main'],
   plugins: [piscinaByRequire, lazyBuiltins, hashWasmSubset, inlineHashWasmVersion],
   // Modules that find files next to themselves (package.json, the workers) keep doing so
