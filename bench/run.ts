@@ -24,11 +24,12 @@ import { pushSuite } from './push.js';
 import { unpackSuite } from './unpack.js';
 import { gcSuite } from './gc.js';
 import { serveSuite } from './serve.js';
+import { startupSuite } from './startup.js';
 import { describeMachine, machine, markdownTable, printTable, removeAllTemps, type Ctx, type Row, type Suite } from './lib/common.js';
 import { closeBenchPiscina } from './lib/limits.js';
 import { closeDefaultEngine } from '../src/index.js';
 
-const suites: Suite[] = [hashSuite, streamSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, pushSuite, unpackSuite, gcSuite, serveSuite];
+const suites: Suite[] = [hashSuite, streamSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, pushSuite, unpackSuite, gcSuite, serveSuite, startupSuite];
 
 function usage(): never {
   console.error(`usage: node dist/bench/run.js [--quick] [--json FILE] [--md FILE] [suite...]\nsuites: ${suites.map((s) => s.name).join(', ')}`);

@@ -125,6 +125,45 @@ export function mbps(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 
+export interface PairResult {
+  /** Per-pair ratios a / b, in run order. */
+  ratios: number[];
+  a: number[];
+  b: number[];
+  /** 1-minute load average before each pair. */
+  loads: number[];
+}
+
+/**
+ * Measures `a` against `b` in `n` pairs whose order alternates (a b, b a, …), so drift in a
+ * shared machine's load hits both sides alike; report the median of the per-pair ratios.
+ * Each function returns its own measurement (e.g. a process's wall time).
+ */
+export async function alternatingPairs(n: number, a: () => Promise<number>, b: () => Promise<number>): Promise<PairResult> {
+  const out: PairResult = { ratios: [], a: [], b: [], loads: [] };
+  for (let i = 0; i < n; i++) {
+    out.loads.push(loadavg()[0]);
+    let x: number;
+    let y: number;
+    if (i % 2 === 0) {
+      x = await a();
+      y = await b();
+    } else {
+      y = await b();
+      x = await a();
+    }
+    out.a.push(x);
+    out.b.push(y);
+    out.ratios.push(x / y);
+  }
+  return out;
+}
+
+/** "load average 1.2–3.4" over a PairResult's pairs. */
+export function loadRange(loads: number[]): string {
+  return `load average ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}`;
+}
+
 /** Runs `worker` over `items` with at most `n` in flight. */
 export async function mapLimit<T>(items: T[], n: number, worker: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -175,6 +214,8 @@ export interface ProcResult {
   stderr: string;
   /** Peak RSS in bytes (from /usr/bin/time -v, or by polling /proc), if measured. */
   peakRss?: number;
+  /** User + system CPU time in ms (from /usr/bin/time -v: 10 ms resolution), if measured. */
+  cpuMs?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -228,14 +269,18 @@ export function runProc(cmd: string, args: string[], opts: RunOptions = {}): Pro
       const ms = now() - t0;
       if (poll) clearInterval(poll);
       let peakRss: number | undefined;
+      let cpu: number | undefined;
       if (useTime) {
         const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
         if (m) peakRss = Number(m[1]) * 1024;
+        const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+        const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+        if (user && sys) cpu = (Number(user[1]) + Number(sys[1])) * 1000;
         const st = /Exit status: (\d+)/.exec(stderr);
         if (st) code = Number(st[1]);
         stderr = stderr.replace(/\n?\s*Command being timed:[\s\S]*$/, '');
       } else if (opts.rss) peakRss = polledPeak || undefined;
-      resolvePromise({ code, signal, ms, stdout, stderr, peakRss });
+      resolvePromise({ code, signal, ms, stdout, stderr, peakRss, cpuMs: cpu });
     });
     if (opts.stdinFile && child.stdin) {
       import('node:fs').then(({ createReadStream }) => {

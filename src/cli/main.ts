@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CODES } from '../errors.js';
-import { commands } from './commands/index.js';
+import { commandFor, commands } from './commands/index.js';
 import { DEFAULT_ROOT } from './context.js';
 import { nonEmptyOption } from './options.js';
 
@@ -54,7 +54,11 @@ function version(): string {
   }
 }
 
-export function buildProgram(): Command {
+/**
+ * The program with the commands `argv` needs: only the one it names when that is clear
+ * (see commandFor), else all of them (help, version, usage errors).
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('dist')
     .description('containerkit: a daemonless content-addressable blob store')
     .version(version(), '-V, --version', 'print the version')
@@ -68,18 +72,15 @@ export function buildProgram(): Command {
     // Usage errors are one line too, with the hint folded in.
     .configureOutput({ outputError: (str, write) => write(`dist: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })
     .exitOverride();
-  for (const c of commands) c.register(program);
+  const one = commandFor(argv);
+  const modules = await Promise.all((one ? [one] : commands).map((c) => c.load()));
+  for (const m of modules) m.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
 
-// libuv reads this when its threadpool starts (first async fs call, after these imports).
-// The CLI's work is many small metadata reads (active, prune, list): latency-bound
-// round trips that run in parallel across more threads. 4 is libuv's default.
-process.env.UV_THREADPOOL_SIZE ??= '16';
-
 async function main(): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(process.argv.slice(2));
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
@@ -98,4 +99,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-await main();
+// Not a top-level await: the bundle built from this file is CommonJS (scripts/bundle-cli.mjs).
+// A failure outside every command's own error handling ends the process as an uncaught
+// exception (stack on stderr, exit 1), as a rejected top-level await did.
+main().catch((err: unknown) => {
+  throw err;
+});

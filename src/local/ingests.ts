@@ -11,7 +11,14 @@ import type { Status, StatusFilter } from '../content/types.js';
 import { wrapSystemError } from '../errors.js';
 import { ingestState, inspectLock, type LockOptions } from './lock.js';
 import { INGEST_KEY, ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
-import { readStatus } from './status-file.js';
+import { readStatus, SLOT } from './status-file.js';
+
+/**
+ * One read buffer for every status record read here: a fresh 16 KiB buffer per record made
+ * listing 1,000 ingests allocate 16 MiB and collect it (issue 15). Safe to share: readStatus
+ * is synchronous, and nothing kept from a record (strings, numbers, the owner) refers to it.
+ */
+const scratch = Buffer.allocUnsafe(2 * SLOT);
 
 /**
  * `locked` is what the caller already knows from listing ingest/ (false: no lock file was
@@ -20,7 +27,7 @@ import { readStatus } from './status-file.js';
  */
 export async function readIngest(paths: IngestPaths, lockOpts: LockOptions, locked?: boolean, ref?: string): Promise<Status | undefined> {
   // Status and data size are read synchronously (see readStatus: microseconds each).
-  const record = readStatus(paths.status);
+  const record = readStatus(paths.status, scratch);
   const dataSt = lstatSync(paths.data, { throwIfNoEntry: false });
   const data = dataSt?.isFile() ? dataSt : undefined;
   if (!record) {

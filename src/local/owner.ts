@@ -41,15 +41,17 @@ export function processStartTicks(pid: number): number | undefined {
   }
 }
 
-const self: Owner = Object.freeze({
-  pid: process.pid,
-  host: hostname(),
-  bootId: readBootId(),
-  startTicks: processStartTicks(process.pid),
-  pidNs: readPidNs(),
-});
+let self: Owner | undefined;
 
+/** This process's identity, read on first use (commands that take no lock never read /proc). */
 export function currentOwner(): Owner {
+  self ??= Object.freeze({
+    pid: process.pid,
+    host: hostname(),
+    bootId: readBootId(),
+    startTicks: processStartTicks(process.pid),
+    pidNs: readPidNs(),
+  });
   return self;
 }
 
@@ -63,6 +65,7 @@ export type Liveness = 'alive' | 'dead' | 'unknown';
  */
 export function ownerLiveness(owner: Owner | undefined): Liveness {
   if (!owner || typeof owner.pid !== 'number') return 'unknown';
+  const self = currentOwner();
   if (owner.host !== self.host) return 'unknown';
   if (owner.pidNs !== undefined && self.pidNs !== undefined && owner.pidNs !== self.pidNs) return 'unknown';
   if (owner.bootId && self.bootId && owner.bootId !== self.bootId) return 'dead';

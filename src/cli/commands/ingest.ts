@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--hash <engine>',
-        'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing; native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data (through a server, the server hashes: see `dist serve --help`)',
+        'wasm: hash-wasm in worker threads, checkpointed so a resume re-reads nothing (the first MiB is hashed with OpenSSL and re-read); native: OpenSSL on the main thread, faster, but a resume re-hashes the partial data (through a server, the server hashes: see `dist serve --help`)',
       )
         .choices(['wasm', 'native'])
         .default('wasm'),
