@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import type { Status, StatusFilter } from '../content/types.js';
 import { wrapSystemError } from '../errors.js';
 import { ingestState, inspectLock, type LockOptions } from './lock.js';
-import { INGEST_KEY, ingestPathsForKey, ingestRoot, type IngestPaths } from './paths.js';
+import { INGEST_KEY, ingestPathsIn, ingestRoot, type IngestPaths } from './paths.js';
 import { readStatus, SLOT } from './status-file.js';
 
 /**
@@ -80,6 +80,7 @@ export async function scanIngests(root: string): Promise<Map<string, boolean>> {
 
 export async function listIngests(root: string, lockOpts: LockOptions, filter: StatusFilter = {}): Promise<Status[]> {
   const keys = [...(await scanIngests(root))];
+  const dir = ingestRoot(root);
   const out: Status[] = [];
   // Batches of 64: the synchronous reads of one batch take about a millisecond, then the
   // event loop runs (heartbeats, I/O) before the next.
@@ -87,7 +88,7 @@ export async function listIngests(root: string, lockOpts: LockOptions, filter: S
   for (let i = 0; i < keys.length; i += width) {
     if (i > 0) await new Promise((r) => setImmediate(r));
     // A lock created after the listing is missed, as if the listing had been a moment earlier.
-    const batch = await Promise.all(keys.slice(i, i + width).map(([k, locked]) => readIngest(ingestPathsForKey(root, k), lockOpts, locked)));
+    const batch = await Promise.all(keys.slice(i, i + width).map(([k, locked]) => readIngest(ingestPathsIn(dir, k), lockOpts, locked)));
     for (const s of batch) {
       if (!s) continue;
       if (filter.prefix && (s.damaged || !s.ref.startsWith(filter.prefix))) continue;

@@ -45,12 +45,21 @@ export interface IngestPaths {
 }
 
 export function ingestPathsForKey(root: string, key: string): IngestPaths {
-  const base = join(ingestRoot(root), key);
+  return ingestPathsIn(ingestRoot(root), key);
+}
+
+/**
+ * The paths of ingest `key` under an ingest directory already built by ingestRoot: plain
+ * concatenation, as `key` is 64 hex characters (listing 1,000 ingests spent ~9 ms in
+ * path.join's normalisation, issue 15).
+ */
+export function ingestPathsIn(ingestDir: string, key: string): IngestPaths {
+  const base = `${ingestDir}/${key}`;
   return {
     key,
     dir: base,
-    data: join(base, 'data'),
-    status: join(base, 'status'),
+    data: `${base}/data`,
+    status: `${base}/status`,
     lock: `${base}.lock`,
     owner: `${base}.lock/owner`,
     guard: `${base}.takeover`,

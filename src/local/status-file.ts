@@ -89,11 +89,24 @@ function unframe(buf: Buffer, at: number): { seq: number; record: StatusRecord }
   }
 }
 
+/**
+ * The newest whole record of the two slots. The newer slot by its header is decoded first
+ * and the other only when that one is torn or unreadable: listing 1,000 ingests decoded
+ * every record twice before (issue 15).
+ */
 function pick(buf: Buffer): { seq: number; record: StatusRecord } | undefined {
-  const a = unframe(buf, 0);
-  const b = unframe(buf, SLOT);
-  if (a && b) return b.seq > a.seq ? b : a;
-  return a ?? b;
+  const seqA = headerSeq(buf, 0);
+  const seqB = headerSeq(buf, SLOT);
+  const order = seqB !== undefined && (seqA === undefined || seqB > seqA) ? [SLOT, 0] : [0, SLOT];
+  for (const at of order) {
+    const found = unframe(buf, at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function headerSeq(buf: Buffer, at: number): number | undefined {
+  return buf.length >= at + HEADER && buf.readUInt32BE(at) === MAGIC ? buf.readUInt32BE(at + 4) : undefined;
 }
 
 /**
