@@ -10,9 +10,11 @@
  * its stale view: it starts over on the newer file. Readers never lock: rename is atomic,
  * so they see the old or the new file, never a torn one.
  *
- * TODO: the checks and the rename are two steps. A holder frozen longer than the stale time
- * exactly between them can still replace a newer file; closing that needs a compare-and-swap
- * the file system does not offer for rename-over.
+ * Residual window (known, documented in the README's trust model): the checks and the
+ * rename are two steps. The lock is never taken from a holder alive on this host, however
+ * long it is paused (src/local/lock-owner.ts), so only a holder on another host sharing the
+ * store, frozen past the stale time exactly between them, can still replace a newer file;
+ * closing that needs a compare-and-swap the file system does not offer for rename-over.
  */
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
