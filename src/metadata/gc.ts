@@ -112,12 +112,13 @@ export async function collectGarbage(store: LocalStore, options: GcOptions = {})
         for (let i = 0; i < names.length; i++) {
           if (i % BATCH === BATCH - 1) await yieldNow();
           const digest = `${alg}:${names[i]}`;
-          if (!isDigest(digest)) continue; // not ours: verify reports misnamed files
+          // Marked digests are valid by construction; only the rest need the check.
           if (marked.has(digest)) {
             result.referenced++;
             continue;
           }
-          const path = join(dir, names[i]!);
+          if (!isDigest(digest)) continue; // not ours: verify reports misnamed files
+          const path = `${dir}/${names[i]}`; // a validated hex name: nothing for join to normalise
           let st: Stats | undefined;
           try {
             st = lstatSync(path);
