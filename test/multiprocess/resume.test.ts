@@ -28,10 +28,11 @@ async function partial(root: string, ref: string, bytes: number, end: 'close' | 
   const h = track(child('holder', { root, ref, bytes, seed: SEED, checkpointBytes, checkpointMs: 60_000 }));
   await h.next(['ready']);
   if (end === 'kill') {
-    // Checkpoints are saved in the background: let the last one due land before the kill.
+    // Checkpoints are saved in the background, after an fdatasync of the data: let the last one
+    // due land before the kill (30 s: that fdatasync can take seconds on a disk busy with other work).
     const { status } = await dist();
     const due = Math.floor(bytes / checkpointBytes) * checkpointBytes;
-    await waitUntil(async () => ((await status.readStatus(ingestPaths(root, ref).status))?.checkpoint?.offset ?? 0) >= due, 10_000, `checkpoint at ${due}`);
+    await waitUntil(async () => ((await status.readStatus(ingestPaths(root, ref).status))?.checkpoint?.offset ?? 0) >= due, 30_000, `checkpoint at ${due}`);
   }
   if (end === 'close') {
     h.send('close');
