@@ -104,8 +104,8 @@ export async function runPullBench(log: (msg: string) => void = console.log): Pr
       const rss = med(p.ours.map((s) => s.rss));
       const brss = med(p.theirs.map((s) => s.rss));
       const r: PullRow = {
-        figure, ms: Math.round(ms), MBps: mbps(ms), cpuMs: med(p.ours.map((s) => s.cpuMs)), rssMiB: rss && Math.round(rss / 2 ** 20),
-        baseline, baselineMs: Math.round(baselineMs), baselineMBps: mbps(baselineMs), baselineCpuMs: med(p.theirs.map((s) => s.cpuMs)), baselineRssMiB: brss && Math.round(brss / 2 ** 20),
+        figure, ms: Math.round(ms), MBps: mbps(ms), cpuMs: med(p.ours.map((s) => s.cpuMs && Math.round(s.cpuMs))), rssMiB: rss && Math.round(rss / 2 ** 20),
+        baseline, baselineMs: Math.round(baselineMs), baselineMBps: mbps(baselineMs), baselineCpuMs: med(p.theirs.map((s) => s.cpuMs && Math.round(s.cpuMs))), baselineRssMiB: brss && Math.round(brss / 2 ** 20),
         ratio: Number(median(ratios).toFixed(2)), ratios: ratios.map((x) => Number(x.toFixed(2))), loads: p.loads.map((x) => Number(x.toFixed(2))),
       };
       log(`${figure.padEnd(44)} ${String(r.ms).padStart(6)} ms (CPU ${r.cpuMs ?? '?'} ms, ${r.rssMiB ?? '?'} MiB)  vs ${baseline} ${r.baselineMs} ms (CPU ${r.baselineCpuMs ?? '?'} ms, ${r.baselineRssMiB ?? '?'} MiB)  ratio ${r.ratio}× [${r.ratios.join(', ')}] load ${r.loads.join(', ')}`);

@@ -35,6 +35,18 @@ export class NativeHashEngine implements HashEngine {
     return next;
   }
 
+  /**
+   * In place, for a writer that hashes the caller's buffer while its write is under way. The
+   * handle is copied first (a few hundred bytes), so `s` stays a valid state to continue from.
+   */
+  updateSync(s: HashState, data: Uint8Array): HashState | undefined {
+    if (!isNative(s)) return undefined;
+    const handle = s.handle.copy();
+    handle.update(data);
+    const next: NativeState = { ...s, handle, offset: s.offset + data.byteLength };
+    return next;
+  }
+
   async digest(s: HashState): Promise<string> {
     if (!isNative(s)) return inlineEngine.digest(s);
     return `${s.alg}:${s.handle.copy().digest('hex')}`;

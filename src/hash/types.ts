@@ -23,6 +23,13 @@ export interface HashEngine {
    * must not reuse the memory until the promise settles.
    */
   update(state: HashState, data: Uint8Array): Promise<HashState>;
+  /**
+   * Optional: continues `state` over `data` on the calling thread before returning, without
+   * keeping `data` (so the caller needs no copy of it) and without changing `state` (which
+   * stays valid, so an update whose bytes then fail to reach the disk is simply dropped).
+   * Undefined when this state cannot be continued that way (then use update()).
+   */
+  updateSync?(state: HashState, data: Uint8Array): HashState | undefined;
   /** Hex digest of everything hashed into `state` (does not consume it). */
   digest(state: HashState): Promise<string>;
   close(): Promise<void>;

@@ -4,8 +4,11 @@
  *
  * Data path: write() puts the caller's bytes on disk at the current offset, then queues a
  * copy for hashing (a worker hashes chunk n while the next write() goes to disk). The hash
- * queue is bounded, so memory stays bounded. Hashing strictly follows the disk: a chunk is
- * hashed only after it was written, so a failed write never leaves hash and data apart.
+ * queue is bounded, so memory stays bounded. Hashing strictly follows the disk: a chunk's
+ * hash update is adopted only after the chunk was written, so a failed write never leaves
+ * hash and data apart. An engine that hashes in place (HashEngine.updateSync: OpenSSL) hashes
+ * the caller's buffer itself while its write is under way, with no copy, into a new state
+ * that is adopted once the write succeeded (and dropped if it failed).
  *
  * Checkpoints: every `checkpointBytes` or `checkpointMs`, and at close, the hash state is
  * saved into the status record, after an fdatasync of data — a checkpoint never covers
@@ -84,6 +87,8 @@ interface Opened {
 export class LocalWriter implements Writer {
   private state: State = 'open';
   private hashTail: Promise<HashState>;
+  /** The state hashTail settled to, once it has (an in-place engine continues from it). */
+  private hashNow: HashState | undefined;
   /** Completion of each queued hash task, oldest first (bounded by MAX_HASH_INFLIGHT). */
   private inflight: Promise<unknown>[] = [];
   /**
@@ -119,6 +124,18 @@ export class LocalWriter implements Writer {
     this.hashTail = hash;
     // A rejected hash surfaces at the next digest/commit; never as an unhandled rejection.
     hash.catch(() => {});
+  }
+
+  /** Queues `next` as the hash state; hashNow tells its value once it settled. */
+  private setHash(next: Promise<HashState>): void {
+    this.hashTail = next;
+    this.hashNow = undefined;
+    next.then(
+      (s) => {
+        if (this.hashTail === next) this.hashNow = s;
+      },
+      () => {},
+    );
   }
 
   static async open(cfg: WriterConfig, opts: WriterOptions & { force?: boolean }): Promise<LocalWriter> {
@@ -160,8 +177,7 @@ export class LocalWriter implements Writer {
       await files.status.write(record);
       const opened: Opened = { dirId: files.dirId, data: files.data, statusFile: files.status, record, offset: size };
       const w = new LocalWriter(ref, cfg, paths, lock, opened, Promise.resolve(undefined as never));
-      w.hashTail = (await w.resumeHash(alg, size, record.checkpoint)).hash;
-      w.hashTail.catch(() => {});
+      w.setHash((await w.resumeHash(alg, size, record.checkpoint)).hash);
       w.lastCheckpointOffset = record.checkpoint?.offset ?? 0;
       diag.ingestOpen.publish({ ref, offset: size, resumed: !!prev, fenced: files.fenced });
       return w;
@@ -245,12 +261,20 @@ export class LocalWriter implements Writer {
         { ref: this.ref, expected: total, actual: this.offset + chunk.byteLength },
       );
     }
-    // The engine may hash this copy on another thread after we return; the caller may
-    // reuse `chunk` as soon as we do.
-    const copy = this.copyForHash(chunk);
+    const engine = this.cfg.engine;
+    // In place when the engine can and nothing is queued before this chunk; otherwise the
+    // engine may hash a copy on another thread after we return (the caller may reuse `chunk`
+    // as soon as we do).
+    const from = engine.updateSync ? this.hashNow : undefined;
+    let next: HashState | undefined;
+    const copy = from ? undefined : this.copyForHash(chunk);
+    let writing: Promise<void> | undefined;
     try {
-      await writeFully(this.data, chunk, this.offset);
+      writing = writeFully(this.data, chunk, this.offset);
+      if (from) next = engine.updateSync!(from, chunk);
+      await writing;
     } catch (err) {
+      await writing?.catch(() => {});
       // Keep data exactly as long as what was hashed, so the ingest stays resumable.
       await this.data.truncate(this.offset).catch(() => {});
       throw wrapSystemError(err, `writing ref ${JSON.stringify(this.ref)} at offset ${this.offset}`, { ref: this.ref });
@@ -258,9 +282,14 @@ export class LocalWriter implements Writer {
     crashpoint('write:after-data');
     this.offset += chunk.byteLength;
     this.lastWriteAt = Date.now();
-    const engine = this.cfg.engine;
-    this.hashTail = this.hashTail.then((s) => engine.update(s, copy));
-    this.inflight.push(this.hashTail.catch(() => {}));
+    if (next) {
+      this.hashTail = Promise.resolve(next);
+      this.hashNow = next;
+    } else {
+      const data = copy ?? this.copyForHash(chunk);
+      this.setHash(this.hashTail.then((s) => engine.update(s, data)));
+      this.inflight.push(this.hashTail.catch(() => {}));
+    }
     // Wait for the oldest task only, so the pipeline never drains completely.
     if (this.inflight.length >= MAX_HASH_INFLIGHT) await this.inflight.shift();
     if (
@@ -298,8 +327,12 @@ export class LocalWriter implements Writer {
   /** Saves the hash state at the current offset (data made durable first). */
   private async checkpoint(final = false): Promise<void> {
     const s = await this.hashTail;
-    // A state this build cannot load again (node:crypto) is not worth an fdatasync.
+    // A state this build cannot load again (node:crypto) is not saved. Its data is flushed
+    // all the same (in the background, as any checkpoint): early writeback, so that the
+    // commit's own fdatasync, which stays, has at most a checkpoint's worth left to write
+    // instead of the whole blob.
     if (!compatible(s, s.alg)) {
+      if (!final) await this.data.datasync();
       this.lastCheckpointOffset = s.offset;
       this.lastCheckpointAt = Date.now();
       if (final) await this.writeRecord({ writing: false });
@@ -351,7 +384,7 @@ export class LocalWriter implements Writer {
     this.offset = 0;
     this.lastWriteAt = Date.now();
     this.lastCheckpointOffset = 0;
-    this.hashTail = this.cfg.engine.init(this.record.alg);
+    this.setHash(this.cfg.engine.init(this.record.alg));
   }
 
   async truncate(size: number): Promise<void> {
