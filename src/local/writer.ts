@@ -26,7 +26,7 @@ import { parseAlgorithm, parseDigest, type Algorithm } from '../digest.js';
 import { alreadyExists, dataLoss, failedPrecondition, invalidArgument, isKind, wrapSystemError, type ContentError } from '../errors.js';
 import { compatible } from '../hash/wasm.js';
 import type { HashPool } from '../hash/pool.js';
-import type { HashEngine, HashState } from '../hash/types.js';
+import type { HashEngine, HashState, HashStream } from '../hash/types.js';
 import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
@@ -89,6 +89,8 @@ export class LocalWriter implements Writer {
   private hashTail: Promise<HashState>;
   /** The state hashTail settled to, once it has (an in-place engine continues from it). */
   private hashNow: HashState | undefined;
+  /** This ingest's own hashing thread, once the engine gives it one (HashEngine.openStream). */
+  private stream: HashStream | undefined;
   /** Completion of each queued hash task, oldest first (bounded by MAX_HASH_INFLIGHT). */
   private inflight: Promise<unknown>[] = [];
   /**
@@ -287,7 +289,11 @@ export class LocalWriter implements Writer {
       this.hashNow = next;
     } else {
       const data = copy ?? this.copyForHash(chunk);
-      this.setHash(this.hashTail.then((s) => engine.update(s, data)));
+      if (!this.stream && this.hashNow && engine.openStream) this.stream = engine.openStream(this.hashNow);
+      const stream = this.stream;
+      // A stream takes the chunk at once (no wait for the previous state); the pool only
+      // once the previous update is back.
+      this.setHash(stream ? stream.push(data) : this.hashTail.then((s) => engine.update(s, data)));
       this.inflight.push(this.hashTail.catch(() => {}));
     }
     // Wait for the oldest task only, so the pipeline never drains completely.
@@ -310,13 +316,21 @@ export class LocalWriter implements Writer {
     while (this.pendingCheckpoint) await this.pendingCheckpoint;
   }
 
+  /** Ends this ingest's hashing thread (its pending updates fail: call after the last is awaited). */
+  private endStream(): void {
+    this.stream?.end();
+    this.stream = undefined;
+  }
+
   private copyForHash(chunk: Uint8Array): Uint8Array {
     const i = this.ringNext;
     this.ringNext = (i + 1) % (MAX_HASH_INFLIGHT + 1);
     let slot = this.ring[i];
     if (!slot || slot.byteLength < chunk.byteLength) {
-      // Grow to the next MiB so chunks of varying size keep reusing the slot.
-      slot = new Uint8Array(Math.ceil(chunk.byteLength / (1 << 20)) * (1 << 20));
+      // Grow to the next MiB so chunks of varying size keep reusing the slot. Shared memory:
+      // a hashing thread reads the slot itself, no second copy (it is reused only after its
+      // update settled: one slot more than the updates allowed in flight).
+      slot = new Uint8Array(new SharedArrayBuffer(Math.ceil(chunk.byteLength / (1 << 20)) * (1 << 20)));
       this.ring[i] = slot;
     }
     const view = slot.subarray(0, chunk.byteLength);
@@ -376,6 +390,7 @@ export class LocalWriter implements Writer {
     this.prefixCheck = undefined;
     await this.settleCheckpoint();
     await this.hashTail.catch(() => {});
+    this.endStream();
     this.inflight = [];
     // Drop the checkpoint before the data it describes, so a crash in between never pairs
     // an old hash state with new bytes.
@@ -484,6 +499,7 @@ export class LocalWriter implements Writer {
   /** Removes the ingest (ours only) and releases the ref (after success or AlreadyExists). */
   private async finish(): Promise<void> {
     this.state = 'committed';
+    this.endStream();
     await this.prefixCheck?.cancel();
     await this.data.close().catch(() => {});
     await this.statusFile.close().catch(() => {});
@@ -515,6 +531,7 @@ export class LocalWriter implements Writer {
         }
       }
     } finally {
+      this.endStream();
       await this.data.close().catch(() => {});
       await this.statusFile.close().catch(() => {});
       await this.lock.release();
