@@ -56,6 +56,9 @@ export interface WriterConfig {
 
 type State = 'open' | 'committed' | 'closed';
 
+/** Early writeback interval of an ingest whose hash state is not checkpointed (checkpointEvery). */
+const WRITEBACK_BYTES = 16 << 20;
+
 export function validateWriterOptions(opts: WriterOptions): { alg: Algorithm; expected?: string } {
   if (typeof opts?.ref !== 'string' || opts.ref.length === 0) {
     throw invalidArgument('ERR_INVALID_REF', 'ref must be a non-empty string', { ref: String(opts?.ref) });
@@ -300,7 +303,7 @@ export class LocalWriter implements Writer {
     if (this.inflight.length >= MAX_HASH_INFLIGHT) await this.inflight.shift();
     if (
       !this.pendingCheckpoint &&
-      (this.offset - this.lastCheckpointOffset >= this.cfg.checkpointBytes ||
+      (this.offset - this.lastCheckpointOffset >= this.checkpointEvery() ||
         (Date.now() - this.lastCheckpointAt >= this.cfg.checkpointMs && this.offset > this.lastCheckpointOffset))
     ) {
       // In the background: its fdatasync must not stall the write pipeline. A failed
@@ -310,6 +313,16 @@ export class LocalWriter implements Writer {
         .catch(() => {})
         .finally(() => (this.pendingCheckpoint = undefined));
     }
+  }
+
+  /**
+   * Bytes between checkpoints. A state that cannot be saved (node:crypto) makes a checkpoint
+   * a plain fdatasync, early writeback only: done more often (still in the background), the
+   * disk works while data arrives instead of all at the commit.
+   */
+  private checkpointEvery(): number {
+    const s = this.hashNow;
+    return s && !compatible(s, s.alg) ? Math.min(WRITEBACK_BYTES, this.cfg.checkpointBytes) : this.cfg.checkpointBytes;
   }
 
   private async settleCheckpoint(): Promise<void> {
