@@ -4,7 +4,8 @@
  * under way. What must hold: the committed blob is exactly the bytes stdin delivered, for
  * either engine, any size, from wherever the descriptor's offset stood; and a write that
  * fails leaves hash and data together (its hash update is dropped), so the same writer
- * can go on and commit the right digest.
+ * can go on and commit the right digest; a vectored write (a pull's received buffers)
+ * appends exactly its buffers in order.
  */
 import { createHash } from 'node:crypto';
 import { open, readFile, writeFile } from 'node:fs/promises';
@@ -83,4 +84,27 @@ it('native in-place hashing: a write that fails is not hashed, so the same write
     proto.write = orig;
     await store.close();
   }
+});
+
+describe.each([
+  ['native (hashed in place)', nativeEngine],
+  ['wasm (one copy for the hashing thread)', undefined],
+] as const)('Writer.writev, %s', (_name, engine) => {
+  it('appends many small buffers (a socket\'s) in order, mixed with plain writes and empty buffers, and commits their digest', async () => {
+    const tmp = await makeTempDir('ck-writev-');
+    const store = openStore(join(tmp.dir, 'store'), engine ? { engine } : {});
+    try {
+      const parts = Array.from({ length: 40 }, (_, i) => randomBytes(i % 7 === 0 ? 0 : 65_536 + i));
+      const w = await store.writer({ ref: 'v' });
+      await w.writev!(parts.slice(0, 17));
+      await w.write(parts[17]!);
+      await w.writev!(parts.slice(18));
+      const whole = Buffer.concat(parts);
+      expect((await w.status()).offset).toBe(whole.length);
+      const digest = await w.commit({ expected: sha256(whole) });
+      expect((await readFile(join(tmp.dir, 'store', 'blobs', 'sha256', digest.slice(7)))).equals(whole)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -31,7 +31,7 @@ import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
 import { openIngest } from './ingest-dir.js';
-import { hashRange, MAX_HASH_INFLIGHT, tailCrc, writeFully } from './ingest-io.js';
+import { hashRange, MAX_HASH_INFLIGHT, tailCrc, writeFully, writevFully } from './ingest-io.js';
 import { tryLock, waitLock, type LockOptions, type RefLock } from './lock.js';
 import { currentOwner } from './owner.js';
 import { blobPath, ingestPaths, ingestRoot, type IngestPaths } from './paths.js';
@@ -58,6 +58,16 @@ type State = 'open' | 'committed' | 'closed';
 
 /** Early writeback interval of an ingest whose hash state is not checkpointed (checkpointEvery). */
 const WRITEBACK_BYTES = 16 << 20;
+
+/** The in-place update over `chunks` in order, or undefined if the engine cannot continue `from` in place. */
+function updateAll(engine: HashEngine, from: HashState, chunks: readonly Uint8Array[]): HashState | undefined {
+  let s: HashState | undefined = from;
+  for (const c of chunks) {
+    s = engine.updateSync!(s, c);
+    if (!s) return undefined;
+  }
+  return s;
+}
 
 export function validateWriterOptions(opts: WriterOptions): { alg: Algorithm; expected?: string } {
   if (typeof opts?.ref !== 'string' || opts.ref.length === 0) {
@@ -255,28 +265,37 @@ export class LocalWriter implements Writer {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    return this.writeChunks([chunk], chunk.byteLength);
+  }
+
+  /** Appends `chunks` in order with one vectored write: a caller holding many small buffers (a socket's) needs no coalescing copy. */
+  async writev(chunks: readonly Uint8Array[]): Promise<void> {
+    return this.writeChunks(chunks, chunks.reduce((n, c) => n + c.byteLength, 0));
+  }
+
+  private async writeChunks(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
     this.assertOpen('write');
     await this.checkPrefix(false);
-    if (chunk.byteLength === 0) return;
+    if (bytes === 0) return;
     const total = this.record.total;
-    if (total !== undefined && this.offset + chunk.byteLength > total) {
+    if (total !== undefined && this.offset + bytes > total) {
       throw failedPrecondition(
         'ERR_SIZE_EXCEEDED',
-        `write of ${chunk.byteLength} bytes at offset ${this.offset} exceeds the expected size ${total} of ref ${JSON.stringify(this.ref)}`,
-        { ref: this.ref, expected: total, actual: this.offset + chunk.byteLength },
+        `write of ${bytes} bytes at offset ${this.offset} exceeds the expected size ${total} of ref ${JSON.stringify(this.ref)}`,
+        { ref: this.ref, expected: total, actual: this.offset + bytes },
       );
     }
     const engine = this.cfg.engine;
-    // In place when the engine can and nothing is queued before this chunk; otherwise the
-    // engine may hash a copy on another thread after we return (the caller may reuse `chunk`
-    // as soon as we do).
+    // In place when the engine can and nothing is queued before these bytes; otherwise the
+    // engine may hash a copy on another thread after we return (the caller may reuse the
+    // chunks as soon as we do).
     const from = engine.updateSync ? this.hashNow : undefined;
     let next: HashState | undefined;
-    const copy = from ? undefined : this.copyForHash(chunk);
+    const copy = from ? undefined : this.copyForHash(chunks, bytes);
     let writing: Promise<void> | undefined;
     try {
-      writing = writeFully(this.data, chunk, this.offset);
-      if (from) next = engine.updateSync!(from, chunk);
+      writing = chunks.length === 1 ? writeFully(this.data, chunks[0]!, this.offset) : writevFully(this.data, chunks, this.offset);
+      if (from) next = updateAll(engine, from, chunks);
       await writing;
     } catch (err) {
       await writing?.catch(() => {});
@@ -285,13 +304,13 @@ export class LocalWriter implements Writer {
       throw wrapSystemError(err, `writing ref ${JSON.stringify(this.ref)} at offset ${this.offset}`, { ref: this.ref });
     }
     crashpoint('write:after-data');
-    this.offset += chunk.byteLength;
+    this.offset += bytes;
     this.lastWriteAt = Date.now();
     if (next) {
       this.hashTail = Promise.resolve(next);
       this.hashNow = next;
     } else {
-      const data = copy ?? this.copyForHash(chunk);
+      const data = copy ?? this.copyForHash(chunks, bytes);
       if (!this.stream && this.hashNow && engine.openStream) this.stream = engine.openStream(this.hashNow);
       const stream = this.stream;
       // A stream takes the chunk at once (no wait for the previous state); the pool only
@@ -335,20 +354,23 @@ export class LocalWriter implements Writer {
     this.stream = undefined;
   }
 
-  private copyForHash(chunk: Uint8Array): Uint8Array {
+  private copyForHash(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
     const i = this.ringNext;
     this.ringNext = (i + 1) % (MAX_HASH_INFLIGHT + 1);
     let slot = this.ring[i];
-    if (!slot || slot.byteLength < chunk.byteLength) {
+    if (!slot || slot.byteLength < bytes) {
       // Grow to the next MiB so chunks of varying size keep reusing the slot. Shared memory:
       // a hashing thread reads the slot itself, no second copy (it is reused only after its
       // update settled: one slot more than the updates allowed in flight).
-      slot = new Uint8Array(new SharedArrayBuffer(Math.ceil(chunk.byteLength / (1 << 20)) * (1 << 20)));
+      slot = new Uint8Array(new SharedArrayBuffer(Math.ceil(bytes / (1 << 20)) * (1 << 20)));
       this.ring[i] = slot;
     }
-    const view = slot.subarray(0, chunk.byteLength);
-    view.set(chunk);
-    return view;
+    let at = 0;
+    for (const c of chunks) {
+      slot.set(c, at);
+      at += c.byteLength;
+    }
+    return slot.subarray(0, bytes);
   }
 
   /** Saves the hash state at the current offset (data made durable first). */
