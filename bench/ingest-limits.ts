@@ -11,6 +11,8 @@
  *   file (bench/lib/wasm-sha256-file.ts). Target: ≥ 0.9× its speed (time ratio ≤ 1/0.9).
  *
  * 1 GiB (256 MiB with --quick); 5 pairs (3 with --quick), INGEST_LIMITS_PAIRS overrides.
+ * BENCH_BEFORE_CLI=/path/to/an/older/dist/src/cli/main.js adds that build to every pair (run
+ * between the others), for a before/after against the same baselines in the same run.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, rmSync } from 'node:fs';
@@ -69,13 +71,22 @@ async function run(ctx: Ctx): Promise<Row[]> {
       rmSync(root, { recursive: true, force: true });
       rmSync(copy, { force: true });
     };
-    const ingest = (extra: string[]) => () => timed('dist ingest', process.execPath, [distCli, '--root', root, 'ingest', ...extra, 'bench'], input);
+    const ingest = (extra: string[], cli = distCli) => () => timed('dist ingest', process.execPath, [cli, '--root', root, 'ingest', ...extra, 'bench'], input);
+    const before = process.env.BENCH_BEFORE_CLI;
+    const beforeRow = (figure: string, samples: Sample[], base: Sample[], baseName: string, speed: boolean) => {
+      const ratios = samples.map((x, i) => (speed ? base[i]!.ms / x.ms : x.ms / base[i]!.ms));
+      const r = row(S, figure, median(samples.map((x) => x.ms)), 'ms', { name: baseName, value: median(base.map((x) => x.ms)) }, undefined,
+        `BEFORE: ${before}; ratio = median of ${n} per-pair ${speed ? 'speed' : 'time'} ratios [${ratios.map((x) => x.toFixed(2)).join(', ')}] against the same baseline runs; ${fmtSample(samples)}`);
+      r.ratio = median(ratios);
+      ctx.log(`  ${figure}: ${fmtSample(samples)}; ratios [${ratios.map((x) => x.toFixed(2)).join(', ')}]`);
+      return r;
+    };
     const dd = () => timed('dd', 'dd', [`if=${input}`, `of=${copy}`, 'bs=1M', 'conv=fdatasync', 'status=none']);
     const openssl = () => timed('openssl dgst', 'openssl', ['dgst', '-sha256', input]);
     const wasm = () => timed('hash-wasm sha256', process.execPath, [benchScript('lib/wasm-sha256-file.js'), input]);
 
     // Native: against the disk limit and the hashing limit.
-    const nat = await pairs(n, ingest(['--hash', 'native']), [dd, openssl], cleanup);
+    const nat = await pairs(n, ingest(['--hash', 'native']), [dd, openssl, ...(before ? [ingest(['--hash', 'native'], before)] : [])], cleanup);
     const load = `load average ${Math.min(...nat.loads).toFixed(2)}–${Math.max(...nat.loads).toFixed(2)} at the pairs' start`;
     const vsDd = nat.ours.map((s, i) => s.ms / nat.others[0]![i]!.ms);
     const vsSsl = nat.ours.map((s, i) => s.ms / nat.others[1]![i]!.ms);
@@ -91,9 +102,10 @@ async function run(ctx: Ctx): Promise<Row[]> {
       `ratio = median of ${n} per-pair time ratios [${vsSsl.map((x) => x.toFixed(2)).join(', ')}]; openssl ${fmtSample(nat.others[1]!)}`);
     r2.ratio = median(vsSsl);
     rows.push(r1, r2);
+    if (before) rows.push(beforeRow(`BEFORE: dist ingest --hash native < file (${label})`, nat.others[2]!, nat.others[0]!, 'dd bs=1M conv=fdatasync (disk limit)', false));
 
     // Wasm (default engine): against one thread of hash-wasm over the same file.
-    const w = await pairs(n, ingest([]), [wasm], cleanup);
+    const w = await pairs(n, ingest([]), [wasm, ...(before ? [ingest([], before)] : [])], cleanup);
     const wload = `load average ${Math.min(...w.loads).toFixed(2)}–${Math.max(...w.loads).toFixed(2)} at the pairs' start`;
     const speed = w.ours.map((s, i) => w.others[0]![i]!.ms / s.ms);
     ctx.log(`  dist ingest (wasm): ${fmtSample(w.ours)}; hash-wasm 1 thread: ${fmtSample(w.others[0]!)}; speed ratios [${speed.map((x) => x.toFixed(2)).join(', ')}]; ${wload}`);
@@ -103,6 +115,7 @@ async function run(ctx: Ctx): Promise<Row[]> {
     r3.ratio = median(speed);
     r3.met = r3.ratio >= 0.9;
     rows.push(r3);
+    if (before) rows.push(beforeRow(`BEFORE: dist ingest < file (${label}, wasm), speed ratio`, w.others[1]!, w.others[0]!, 'hash-wasm SHA-256 of the file, 1 thread, whole process', true));
   } finally {
     removeTemp(dir);
   }

@@ -15,6 +15,7 @@ async function run(ctx: Ctx): Promise<Row[]> {
   const r = await mod.runPullBench((m) => ctx.log(`  ${m}`));
   return r.rows.map((p) => {
     const target = p.figure.startsWith('dist pull (cold') ? { on: 'ratio' as const, goal: 'lower' as const, limit: 0.6 } : undefined;
+    // A BEFORE row (BENCH_BEFORE_CLI) is reported against the same runs, without a target.
     const x = row('pull', `${p.figure} (${(r.imageBytes / 2 ** 20).toFixed(0)} MiB image)`, p.ms, 'ms', { name: p.baseline, value: p.baselineMs }, target,
       `ratio = median of ${r.reps} per-pair ratios [${p.ratios.join(', ')}], pairs alternate which runs first; ` +
         `CPU ${p.cpuMs ?? '?'} vs ${p.baselineCpuMs ?? '?'} ms, peak RSS ${p.rssMiB ?? '?'} vs ${p.baselineRssMiB ?? '?'} MiB (medians); ` +

@@ -10,6 +10,9 @@
  * Figures: cold (empty store / empty layout; dist's default --hash native, then --hash wasm)
  * and warm (every blob already there). Target: cold ratio ≤ 0.6.
  *
+ * BENCH_BEFORE_CLI=/path/to/an/older/dist/src/cli/main.js adds that build's cold pull to every
+ * pair of the first figure (run between the two), for a before/after in the same pairs.
+ *
  *   node dist/bench/pull.js            # standalone (after npm run build)
  *   runPullBench()                     # from a suite runner (bench/pull-suite.ts)
  */
@@ -55,16 +58,21 @@ async function timedProc(cmd: string, args: string[], what: string): Promise<Sam
   return { ms: r.ms, cpuMs: r.cpuMs, rss: r.peakRss };
 }
 
-/** Runs `n` pairs of (ours, theirs), alternating which goes first; `setup` runs untimed before each pair. */
-async function pairs(n: number, ours: (i: number) => Promise<Sample>, theirs: (i: number) => Promise<Sample>, after?: (i: number) => Promise<void>) {
-  const out = { ours: [] as Sample[], theirs: [] as Sample[], loads: [] as number[] };
+/**
+ * Runs `n` pairs of (ours, theirs), alternating which goes first, with `extra` (if any) run
+ * between the two; `after` runs untimed after each pair.
+ */
+async function pairs(n: number, ours: (i: number) => Promise<Sample>, theirs: (i: number) => Promise<Sample>, after?: (i: number) => Promise<void>, extra?: (i: number) => Promise<Sample>) {
+  const out = { ours: [] as Sample[], theirs: [] as Sample[], extra: [] as Sample[], loads: [] as number[] };
   for (let i = 0; i < n; i++) {
     out.loads.push(loadavg()[0]);
     if (i % 2 === 0) {
       out.ours.push(await ours(i));
+      if (extra) out.extra.push(await extra(i));
       out.theirs.push(await theirs(i));
     } else {
       out.theirs.push(await theirs(i));
+      if (extra) out.extra.push(await extra(i));
       out.ours.push(await ours(i));
     }
     await after?.(i);
@@ -85,8 +93,9 @@ export async function runPullBench(log: (msg: string) => void = console.log): Pr
     log(`image: ${(bytes / 2 ** 20).toFixed(1)} MiB in ${img.layers.length} layers; ${reps} alternating pairs per figure; ${skopeoVersion}`);
 
     const d = (k: string, i: number) => join(tmp, `${k}-${i}`);
-    const dist = (root: string, extra: string[] = []) =>
-      timedProc(process.execPath, [distCli, '--root', root, 'pull', '--plain-http', ...extra, name], 'dist pull');
+    const dist = (root: string, extra: string[] = [], cli = distCli) =>
+      timedProc(process.execPath, [cli, '--root', root, 'pull', '--plain-http', ...extra, name], 'dist pull');
+    const before = process.env.BENCH_BEFORE_CLI;
     const skopeo = (layout: string) => timedProc('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${name}`, `oci:${layout}:${name}`], 'skopeo copy');
     const clean = (...keys: string[]) => async (i: number) => {
       await Promise.all(keys.map((k) => rm(d(k, i), { recursive: true, force: true })));
@@ -114,8 +123,9 @@ export async function runPullBench(log: (msg: string) => void = console.log): Pr
 
     const rows: PullRow[] = [];
     // Cold, default engine: the figure with the target.
-    rows.push(summarise('dist pull (cold, CLI, --hash native default)', 'skopeo copy (cold)',
-      await pairs(reps, (i) => dist(d('dist', i)), (i) => skopeo(d('skopeo', i)), clean('dist', 'skopeo'))));
+    const cold = await pairs(reps, (i) => dist(d('dist', i)), (i) => skopeo(d('skopeo', i)), clean('dist', 'skopeo', 'before'), before ? (i) => dist(d('before', i), [], before) : undefined);
+    rows.push(summarise('dist pull (cold, CLI, --hash native default)', 'skopeo copy (cold)', cold));
+    if (before) rows.push(summarise(`BEFORE (${before}): dist pull (cold, CLI)`, 'skopeo copy (cold)', { ...cold, ours: cold.extra }));
     rows.push(summarise('dist pull --hash wasm (cold, CLI)', 'skopeo copy (cold)',
       await pairs(reps, (i) => dist(d('wasm', i), ['--hash', 'wasm']), (i) => skopeo(d('skopeo', i)), clean('wasm', 'skopeo'))));
     // Warm: one untimed pull fills each side, then every pair pulls again.
