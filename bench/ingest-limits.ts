@@ -63,15 +63,18 @@ async function run(ctx: Ctx): Promise<Row[]> {
   const dir = tempDir('ingest-limits');
   const input = join(dir, 'input');
   const root = join(dir, 'store');
+  const beforeRoot = join(dir, 'store-before');
   const copy = join(dir, 'copy');
   const rows: Row[] = [];
   try {
     await writeRandomFile(input, size);
     const cleanup = () => {
       rmSync(root, { recursive: true, force: true });
+      rmSync(beforeRoot, { recursive: true, force: true });
       rmSync(copy, { force: true });
     };
-    const ingest = (extra: string[], cli = distCli) => () => timed('dist ingest', process.execPath, [cli, '--root', root, 'ingest', ...extra, 'bench'], input);
+    // Each contender has its own store: none may find the blob another committed.
+    const ingest = (extra: string[], cli = distCli, store = root) => () => timed('dist ingest', process.execPath, [cli, '--root', store, 'ingest', ...extra, 'bench'], input);
     const before = process.env.BENCH_BEFORE_CLI;
     const beforeRow = (figure: string, samples: Sample[], base: Sample[], baseName: string, speed: boolean) => {
       const ratios = samples.map((x, i) => (speed ? base[i]!.ms / x.ms : x.ms / base[i]!.ms));
@@ -86,7 +89,7 @@ async function run(ctx: Ctx): Promise<Row[]> {
     const wasm = () => timed('hash-wasm sha256', process.execPath, [benchScript('lib/wasm-sha256-file.js'), input]);
 
     // Native: against the disk limit and the hashing limit.
-    const nat = await pairs(n, ingest(['--hash', 'native']), [dd, openssl, ...(before ? [ingest(['--hash', 'native'], before)] : [])], cleanup);
+    const nat = await pairs(n, ingest(['--hash', 'native']), [dd, openssl, ...(before ? [ingest(['--hash', 'native'], before, beforeRoot)] : [])], cleanup);
     const load = `load average ${Math.min(...nat.loads).toFixed(2)}–${Math.max(...nat.loads).toFixed(2)} at the pairs' start`;
     const vsDd = nat.ours.map((s, i) => s.ms / nat.others[0]![i]!.ms);
     const vsSsl = nat.ours.map((s, i) => s.ms / nat.others[1]![i]!.ms);
@@ -105,7 +108,7 @@ async function run(ctx: Ctx): Promise<Row[]> {
     if (before) rows.push(beforeRow(`BEFORE: dist ingest --hash native < file (${label})`, nat.others[2]!, nat.others[0]!, 'dd bs=1M conv=fdatasync (disk limit)', false));
 
     // Wasm (default engine): against one thread of hash-wasm over the same file.
-    const w = await pairs(n, ingest([]), [wasm, ...(before ? [ingest([], before)] : [])], cleanup);
+    const w = await pairs(n, ingest([]), [wasm, ...(before ? [ingest([], before, beforeRoot)] : [])], cleanup);
     const wload = `load average ${Math.min(...w.loads).toFixed(2)}–${Math.max(...w.loads).toFixed(2)} at the pairs' start`;
     const speed = w.ours.map((s, i) => w.others[0]![i]!.ms / s.ms);
     ctx.log(`  dist ingest (wasm): ${fmtSample(w.ours)}; hash-wasm 1 thread: ${fmtSample(w.others[0]!)}; speed ratios [${speed.map((x) => x.toFixed(2)).join(', ')}]; ${wload}`);
