@@ -36,14 +36,18 @@ export class NativeHashEngine implements HashEngine {
   }
 
   /**
-   * In place, for a writer that hashes the caller's buffer while its write is under way. The
-   * handle is copied first (a few hundred bytes), so `s` stays a valid state to continue from.
+   * In place, for a writer that hashes the caller's buffers while their write is under way.
+   * The handle is copied once per call (a few hundred bytes), so `s` stays a valid state.
    */
-  updateSync(s: HashState, data: Uint8Array): HashState | undefined {
+  updateSync(s: HashState, chunks: readonly Uint8Array[]): HashState | undefined {
     if (!isNative(s)) return undefined;
     const handle = s.handle.copy();
-    handle.update(data);
-    const next: NativeState = { ...s, handle, offset: s.offset + data.byteLength };
+    let offset = s.offset;
+    for (const c of chunks) {
+      handle.update(c);
+      offset += c.byteLength;
+    }
+    const next: NativeState = { ...s, handle, offset };
     return next;
   }
 

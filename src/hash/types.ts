@@ -24,12 +24,12 @@ export interface HashEngine {
    */
   update(state: HashState, data: Uint8Array): Promise<HashState>;
   /**
-   * Optional: continues `state` over `data` on the calling thread before returning, without
-   * keeping `data` (so the caller needs no copy of it) and without changing `state` (which
-   * stays valid, so an update whose bytes then fail to reach the disk is simply dropped).
-   * Undefined when this state cannot be continued that way (then use update()).
+   * Optional: continues `state` over `chunks` in order on the calling thread before
+   * returning, without keeping them (so the caller needs no copy) and without changing
+   * `state` (which stays valid, so an update whose bytes then fail to reach the disk is
+   * simply dropped). Undefined when this state cannot be continued that way (then use update()).
    */
-  updateSync?(state: HashState, data: Uint8Array): HashState | undefined;
+  updateSync?(state: HashState, chunks: readonly Uint8Array[]): HashState | undefined;
   /**
    * Optional: a stream continuing `state` that hashes pushed chunks in order without a round
    * trip between them (./stream.ts), for a long sequential ingest. Undefined when this

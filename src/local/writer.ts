@@ -59,16 +59,6 @@ type State = 'open' | 'committed' | 'closed';
 /** Early writeback interval of an ingest whose hash state is not checkpointed (checkpointEvery). */
 const WRITEBACK_BYTES = 16 << 20;
 
-/** The in-place update over `chunks` in order, or undefined if the engine cannot continue `from` in place. */
-function updateAll(engine: HashEngine, from: HashState, chunks: readonly Uint8Array[]): HashState | undefined {
-  let s: HashState | undefined = from;
-  for (const c of chunks) {
-    s = engine.updateSync!(s, c);
-    if (!s) return undefined;
-  }
-  return s;
-}
-
 export function validateWriterOptions(opts: WriterOptions): { alg: Algorithm; expected?: string } {
   if (typeof opts?.ref !== 'string' || opts.ref.length === 0) {
     throw invalidArgument('ERR_INVALID_REF', 'ref must be a non-empty string', { ref: String(opts?.ref) });
@@ -295,7 +285,7 @@ export class LocalWriter implements Writer {
     let writing: Promise<void> | undefined;
     try {
       writing = chunks.length === 1 ? writeFully(this.data, chunks[0]!, this.offset) : writevFully(this.data, chunks, this.offset);
-      if (from) next = updateAll(engine, from, chunks);
+      if (from) next = engine.updateSync!(from, chunks);
       await writing;
     } catch (err) {
       await writing?.catch(() => {});
