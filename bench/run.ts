@@ -18,6 +18,7 @@ import { hashSuite } from './hash.js';
 import { locksSuite } from './locks.js';
 import { resumeSuite } from './resume.js';
 import { streamSuite } from './stream.js';
+import { ingestLimitsSuite } from './ingest-limits.js';
 import { verifySuite } from './verify.js';
 import { pullSuite } from './pull-suite.js';
 import { pushSuite } from './push.js';
@@ -29,7 +30,7 @@ import { describeMachine, machine, markdownTable, printTable, removeAllTemps, ty
 import { closeBenchPiscina } from './lib/limits.js';
 import { closeDefaultEngine } from '../src/index.js';
 
-const suites: Suite[] = [hashSuite, streamSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, pushSuite, unpackSuite, gcSuite, serveSuite, startupSuite];
+const suites: Suite[] = [hashSuite, streamSuite, ingestLimitsSuite, addSuite, locksSuite, resumeSuite, activeSuite, commitSuite, verifySuite, pullSuite, pushSuite, unpackSuite, gcSuite, serveSuite, startupSuite];
 
 function usage(): never {
   console.error(`usage: node dist/bench/run.js [--quick] [--json FILE] [--md FILE] [suite...]\nsuites: ${suites.map((s) => s.name).join(', ')}`);

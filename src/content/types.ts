@@ -111,6 +111,8 @@ export interface Writer {
   readonly ref: string;
   /** Appends at the current offset. */
   write(chunk: Uint8Array): Promise<void>;
+  /** Optional: appends `chunks` in order as one write (no coalescing copy by the caller). */
+  writev?(chunks: readonly Uint8Array[]): Promise<void>;
   /** Digest of the bytes written so far. */
   digest(): Promise<string>;
   status(): Promise<Status>;

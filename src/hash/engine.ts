@@ -17,11 +17,19 @@
  */
 import type { Algorithm } from '../digest.js';
 import { HashPool, type HashMode, type PoolOptions } from './pool.js';
-import type { HashEngine, HashState } from './types.js';
-import { digestWith, hasher, initState, updateWith } from './wasm.js';
+import { WorkerHashStream } from './stream.js';
+import type { HashEngine, HashState, HashStream } from './types.js';
+import { compatible, digestWith, hasher, initState, updateWith } from './wasm.js';
 
 /** Chunks smaller than this are hashed on the calling thread. */
 export const INLINE_THRESHOLD = 64 * 1024;
+
+/**
+ * An ingest gets its own hashing thread (./stream.ts) once it has passed this many bytes:
+ * below, the thread's start (~30 ms, its module loads and WebAssembly compile) costs more
+ * than the pool's round trips it saves.
+ */
+export const STREAM_AFTER = 4 << 20;
 
 export class HybridHashEngine implements HashEngine {
   constructor(
@@ -36,6 +44,19 @@ export class HybridHashEngine implements HashEngine {
   async update(state: HashState, data: Uint8Array): Promise<HashState> {
     if (data.byteLength < this.threshold) return updateWith(await hasher(state.alg), state, data);
     return this.pool.update(state, data);
+  }
+
+  private streams = 0;
+
+  /**
+   * A pinned hashing thread for a long ingest whose state is hash-wasm's. At most one per
+   * pool thread at a time (each is a thread with its own hasher); beyond that, and for a
+   * short ingest, the pool serves (undefined).
+   */
+  openStream(state: HashState): HashStream | undefined {
+    if (state.offset < STREAM_AFTER || !compatible(state, state.alg) || this.streams >= this.pool.threads) return undefined;
+    this.streams++;
+    return new WorkerHashStream(state, () => this.streams--);
   }
 
   /** Finalising is a few compression rounds: always inline. */

@@ -35,6 +35,22 @@ export class NativeHashEngine implements HashEngine {
     return next;
   }
 
+  /**
+   * In place, for a writer that hashes the caller's buffers while their write is under way.
+   * The handle is copied once per call (a few hundred bytes), so `s` stays a valid state.
+   */
+  updateSync(s: HashState, chunks: readonly Uint8Array[]): HashState | undefined {
+    if (!isNative(s)) return undefined;
+    const handle = s.handle.copy();
+    let offset = s.offset;
+    for (const c of chunks) {
+      handle.update(c);
+      offset += c.byteLength;
+    }
+    const next: NativeState = { ...s, handle, offset };
+    return next;
+  }
+
   async digest(s: HashState): Promise<string> {
     if (!isNative(s)) return inlineEngine.digest(s);
     return `${s.alg}:${s.handle.copy().digest('hex')}`;

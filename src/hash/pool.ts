@@ -29,7 +29,7 @@ import { canceled, ContentError, fromWire, invalidArgument, isWireError, wrapSys
 import type { HashState } from './types.js';
 
 /** Worker entry points, compiled to `<package root>/dist/workers/<name>.js`. */
-export type WorkerName = 'hash-update' | 'hash-file' | 'hash-range' | 'ingest-files' | 'verify-blobs';
+export type WorkerName = 'hash-update' | 'hash-file' | 'hash-range' | 'ingest-files' | 'verify-blobs' | 'hash-stream';
 
 /** How a worker hashes whole local files: OpenSSL (node:crypto) or hash-wasm. */
 export type HashMode = 'wasm' | 'native';
@@ -239,6 +239,8 @@ export class HashPool {
       let slab: Uint8Array | undefined;
       try {
         s = await this.run<HashState>('hash-update', () => {
+          // Already shared memory (a writer's hash ring, kept unchanged until this settles): posted as is.
+          if (piece.buffer instanceof SharedArrayBuffer) return { ...from, data: piece } satisfies UpdateTask;
           slab = this.borrow(piece);
           return { ...from, data: slab } satisfies UpdateTask;
         });

@@ -19,7 +19,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Algorithm } from '../digest.js';
 import { defaultEngine } from './engine.js';
-import type { HashEngine, HashState } from './types.js';
+import type { HashEngine, HashState, HashStream } from './types.js';
 
 /** Up to this many bytes an ingest is hashed with OpenSSL (~1 ms per MiB, on the calling thread). */
 export const SMALL_BYTES = 1 << 20;
@@ -58,6 +58,11 @@ export class SmallFirstEngine implements HashEngine {
     let moved = await inner.init(s.alg);
     if (s.offset > 0) moved = await inner.update(moved, Buffer.concat(s.kept));
     return inner.update(moved, data);
+  }
+
+  /** Once the ingest moved on to `inner`, its stream (a small state has none). */
+  openStream(s: HashState): HashStream | undefined {
+    return isSmall(s) ? undefined : this.inner().openStream?.(s);
   }
 
   async digest(s: HashState): Promise<string> {

@@ -21,6 +21,19 @@ export async function writeFully(fh: FileHandle, chunk: Uint8Array, position: nu
   }
 }
 
+/** writeFully for several buffers in order, in as few system calls as the kernel allows. */
+export async function writevFully(fh: FileHandle, chunks: readonly Uint8Array[], position: number): Promise<void> {
+  let rest = chunks.filter((c) => c.byteLength > 0);
+  let at = position;
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest as Uint8Array[], at);
+    at += bytesWritten;
+    // A short write: drop what went, continue from the middle of the buffer it stopped in.
+    while (rest.length > 0 && bytesWritten >= rest[0]!.byteLength) bytesWritten -= rest.shift()!.byteLength;
+    if (bytesWritten > 0) rest = [rest[0]!.subarray(bytesWritten), ...rest.slice(1)];
+  }
+}
+
 export async function tailCrc(fh: FileHandle, offset: number): Promise<number> {
   const len = Math.min(TAIL, offset);
   const buf = Buffer.alloc(len);

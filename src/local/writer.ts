@@ -4,8 +4,11 @@
  *
  * Data path: write() puts the caller's bytes on disk at the current offset, then queues a
  * copy for hashing (a worker hashes chunk n while the next write() goes to disk). The hash
- * queue is bounded, so memory stays bounded. Hashing strictly follows the disk: a chunk is
- * hashed only after it was written, so a failed write never leaves hash and data apart.
+ * queue is bounded, so memory stays bounded. Hashing strictly follows the disk: a chunk's
+ * hash update is adopted only after the chunk was written, so a failed write never leaves
+ * hash and data apart. An engine that hashes in place (HashEngine.updateSync: OpenSSL) hashes
+ * the caller's buffer itself while its write is under way, with no copy, into a new state
+ * that is adopted once the write succeeded (and dropped if it failed).
  *
  * Checkpoints: every `checkpointBytes` or `checkpointMs`, and at close, the hash state is
  * saved into the status record, after an fdatasync of data — a checkpoint never covers
@@ -23,12 +26,12 @@ import { parseAlgorithm, parseDigest, type Algorithm } from '../digest.js';
 import { alreadyExists, dataLoss, failedPrecondition, invalidArgument, isKind, wrapSystemError, type ContentError } from '../errors.js';
 import { compatible } from '../hash/wasm.js';
 import type { HashPool } from '../hash/pool.js';
-import type { HashEngine, HashState } from '../hash/types.js';
+import type { HashEngine, HashState, HashStream } from '../hash/types.js';
 import { diag } from '../diagnostics.js';
 import { crashpoint } from '../testing/crashpoint.js';
 import { syncDir } from './fsync.js';
 import { openIngest } from './ingest-dir.js';
-import { hashRange, MAX_HASH_INFLIGHT, tailCrc, writeFully } from './ingest-io.js';
+import { hashRange, MAX_HASH_INFLIGHT, tailCrc, writeFully, writevFully } from './ingest-io.js';
 import { tryLock, waitLock, type LockOptions, type RefLock } from './lock.js';
 import { currentOwner } from './owner.js';
 import { blobPath, ingestPaths, ingestRoot, type IngestPaths } from './paths.js';
@@ -52,6 +55,13 @@ export interface WriterConfig {
 }
 
 type State = 'open' | 'committed' | 'closed';
+
+/**
+ * Early writeback interval of an ingest whose hash state is not checkpointed (checkpointEvery).
+ * A cold pull of the 256 MiB test image (four 64 MiB layers at once), median of 6–7 runs
+ * alternating the values: 4 MiB 1.15 s, 8 MiB 1.06 s, 16 MiB 1.13–1.14 s, 32 MiB 1.14 s.
+ */
+const WRITEBACK_BYTES = 8 << 20;
 
 export function validateWriterOptions(opts: WriterOptions): { alg: Algorithm; expected?: string } {
   if (typeof opts?.ref !== 'string' || opts.ref.length === 0) {
@@ -84,6 +94,10 @@ interface Opened {
 export class LocalWriter implements Writer {
   private state: State = 'open';
   private hashTail: Promise<HashState>;
+  /** The state hashTail settled to, once it has (an in-place engine continues from it). */
+  private hashNow: HashState | undefined;
+  /** This ingest's own hashing thread, once the engine gives it one (HashEngine.openStream). */
+  private stream: HashStream | undefined;
   /** Completion of each queued hash task, oldest first (bounded by MAX_HASH_INFLIGHT). */
   private inflight: Promise<unknown>[] = [];
   /**
@@ -119,6 +133,18 @@ export class LocalWriter implements Writer {
     this.hashTail = hash;
     // A rejected hash surfaces at the next digest/commit; never as an unhandled rejection.
     hash.catch(() => {});
+  }
+
+  /** Queues `next` as the hash state; hashNow tells its value once it settled. */
+  private setHash(next: Promise<HashState>): void {
+    this.hashTail = next;
+    this.hashNow = undefined;
+    next.then(
+      (s) => {
+        if (this.hashTail === next) this.hashNow = s;
+      },
+      () => {},
+    );
   }
 
   static async open(cfg: WriterConfig, opts: WriterOptions & { force?: boolean }): Promise<LocalWriter> {
@@ -160,8 +186,7 @@ export class LocalWriter implements Writer {
       await files.status.write(record);
       const opened: Opened = { dirId: files.dirId, data: files.data, statusFile: files.status, record, offset: size };
       const w = new LocalWriter(ref, cfg, paths, lock, opened, Promise.resolve(undefined as never));
-      w.hashTail = (await w.resumeHash(alg, size, record.checkpoint)).hash;
-      w.hashTail.catch(() => {});
+      w.setHash((await w.resumeHash(alg, size, record.checkpoint)).hash);
       w.lastCheckpointOffset = record.checkpoint?.offset ?? 0;
       diag.ingestOpen.publish({ ref, offset: size, resumed: !!prev, fenced: files.fenced });
       return w;
@@ -234,38 +259,64 @@ export class LocalWriter implements Writer {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    return this.writeChunks([chunk], chunk.byteLength);
+  }
+
+  /** Appends `chunks` in order with one vectored write: a caller holding many small buffers (a socket's) needs no coalescing copy. */
+  async writev(chunks: readonly Uint8Array[]): Promise<void> {
+    return this.writeChunks(chunks, chunks.reduce((n, c) => n + c.byteLength, 0));
+  }
+
+  private async writeChunks(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
     this.assertOpen('write');
     await this.checkPrefix(false);
-    if (chunk.byteLength === 0) return;
+    if (bytes === 0) return;
     const total = this.record.total;
-    if (total !== undefined && this.offset + chunk.byteLength > total) {
+    if (total !== undefined && this.offset + bytes > total) {
       throw failedPrecondition(
         'ERR_SIZE_EXCEEDED',
-        `write of ${chunk.byteLength} bytes at offset ${this.offset} exceeds the expected size ${total} of ref ${JSON.stringify(this.ref)}`,
-        { ref: this.ref, expected: total, actual: this.offset + chunk.byteLength },
+        `write of ${bytes} bytes at offset ${this.offset} exceeds the expected size ${total} of ref ${JSON.stringify(this.ref)}`,
+        { ref: this.ref, expected: total, actual: this.offset + bytes },
       );
     }
-    // The engine may hash this copy on another thread after we return; the caller may
-    // reuse `chunk` as soon as we do.
-    const copy = this.copyForHash(chunk);
+    const engine = this.cfg.engine;
+    // In place when the engine can and nothing is queued before these bytes; otherwise the
+    // engine may hash a copy on another thread after we return (the caller may reuse the
+    // chunks as soon as we do).
+    const from = engine.updateSync ? this.hashNow : undefined;
+    let next: HashState | undefined;
+    const copy = from ? undefined : this.copyForHash(chunks, bytes);
+    let writing: Promise<void> | undefined;
     try {
-      await writeFully(this.data, chunk, this.offset);
+      writing = chunks.length === 1 ? writeFully(this.data, chunks[0]!, this.offset) : writevFully(this.data, chunks, this.offset);
+      if (from) next = engine.updateSync!(from, chunks);
+      await writing;
     } catch (err) {
+      await writing?.catch(() => {});
       // Keep data exactly as long as what was hashed, so the ingest stays resumable.
       await this.data.truncate(this.offset).catch(() => {});
       throw wrapSystemError(err, `writing ref ${JSON.stringify(this.ref)} at offset ${this.offset}`, { ref: this.ref });
     }
     crashpoint('write:after-data');
-    this.offset += chunk.byteLength;
+    this.offset += bytes;
     this.lastWriteAt = Date.now();
-    const engine = this.cfg.engine;
-    this.hashTail = this.hashTail.then((s) => engine.update(s, copy));
-    this.inflight.push(this.hashTail.catch(() => {}));
+    if (next) {
+      this.hashTail = Promise.resolve(next);
+      this.hashNow = next;
+    } else {
+      const data = copy ?? this.copyForHash(chunks, bytes);
+      if (!this.stream && this.hashNow && engine.openStream) this.stream = engine.openStream(this.hashNow);
+      const stream = this.stream;
+      // A stream takes the chunk at once (no wait for the previous state); the pool only
+      // once the previous update is back.
+      this.setHash(stream ? stream.push(data) : this.hashTail.then((s) => engine.update(s, data)));
+      this.inflight.push(this.hashTail.catch(() => {}));
+    }
     // Wait for the oldest task only, so the pipeline never drains completely.
     if (this.inflight.length >= MAX_HASH_INFLIGHT) await this.inflight.shift();
     if (
       !this.pendingCheckpoint &&
-      (this.offset - this.lastCheckpointOffset >= this.cfg.checkpointBytes ||
+      (this.offset - this.lastCheckpointOffset >= this.checkpointEvery() ||
         (Date.now() - this.lastCheckpointAt >= this.cfg.checkpointMs && this.offset > this.lastCheckpointOffset))
     ) {
       // In the background: its fdatasync must not stall the write pipeline. A failed
@@ -277,29 +328,54 @@ export class LocalWriter implements Writer {
     }
   }
 
+  /**
+   * Bytes between checkpoints. A state that cannot be saved (node:crypto) makes a checkpoint
+   * a plain fdatasync, early writeback only: done more often (still in the background), the
+   * disk works while data arrives instead of all at the commit.
+   */
+  private checkpointEvery(): number {
+    const s = this.hashNow;
+    return s && !compatible(s, s.alg) ? Math.min(WRITEBACK_BYTES, this.cfg.checkpointBytes) : this.cfg.checkpointBytes;
+  }
+
   private async settleCheckpoint(): Promise<void> {
     while (this.pendingCheckpoint) await this.pendingCheckpoint;
   }
 
-  private copyForHash(chunk: Uint8Array): Uint8Array {
+  /** Ends this ingest's hashing thread (its pending updates fail: call after the last is awaited). */
+  private endStream(): void {
+    this.stream?.end();
+    this.stream = undefined;
+  }
+
+  private copyForHash(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
     const i = this.ringNext;
     this.ringNext = (i + 1) % (MAX_HASH_INFLIGHT + 1);
     let slot = this.ring[i];
-    if (!slot || slot.byteLength < chunk.byteLength) {
-      // Grow to the next MiB so chunks of varying size keep reusing the slot.
-      slot = new Uint8Array(Math.ceil(chunk.byteLength / (1 << 20)) * (1 << 20));
+    if (!slot || slot.byteLength < bytes) {
+      // Grow to the next MiB so chunks of varying size keep reusing the slot. Shared memory:
+      // a hashing thread reads the slot itself, no second copy (it is reused only after its
+      // update settled: one slot more than the updates allowed in flight).
+      slot = new Uint8Array(new SharedArrayBuffer(Math.ceil(bytes / (1 << 20)) * (1 << 20)));
       this.ring[i] = slot;
     }
-    const view = slot.subarray(0, chunk.byteLength);
-    view.set(chunk);
-    return view;
+    let at = 0;
+    for (const c of chunks) {
+      slot.set(c, at);
+      at += c.byteLength;
+    }
+    return slot.subarray(0, bytes);
   }
 
   /** Saves the hash state at the current offset (data made durable first). */
   private async checkpoint(final = false): Promise<void> {
     const s = await this.hashTail;
-    // A state this build cannot load again (node:crypto) is not worth an fdatasync.
+    // A state this build cannot load again (node:crypto) is not saved. Its data is flushed
+    // all the same (in the background, as any checkpoint): early writeback, so that the
+    // commit's own fdatasync, which stays, has at most a checkpoint's worth left to write
+    // instead of the whole blob.
     if (!compatible(s, s.alg)) {
+      if (!final) await this.data.datasync();
       this.lastCheckpointOffset = s.offset;
       this.lastCheckpointAt = Date.now();
       if (final) await this.writeRecord({ writing: false });
@@ -343,6 +419,7 @@ export class LocalWriter implements Writer {
     this.prefixCheck = undefined;
     await this.settleCheckpoint();
     await this.hashTail.catch(() => {});
+    this.endStream();
     this.inflight = [];
     // Drop the checkpoint before the data it describes, so a crash in between never pairs
     // an old hash state with new bytes.
@@ -351,7 +428,7 @@ export class LocalWriter implements Writer {
     this.offset = 0;
     this.lastWriteAt = Date.now();
     this.lastCheckpointOffset = 0;
-    this.hashTail = this.cfg.engine.init(this.record.alg);
+    this.setHash(this.cfg.engine.init(this.record.alg));
   }
 
   async truncate(size: number): Promise<void> {
@@ -451,6 +528,7 @@ export class LocalWriter implements Writer {
   /** Removes the ingest (ours only) and releases the ref (after success or AlreadyExists). */
   private async finish(): Promise<void> {
     this.state = 'committed';
+    this.endStream();
     await this.prefixCheck?.cancel();
     await this.data.close().catch(() => {});
     await this.statusFile.close().catch(() => {});
@@ -482,6 +560,7 @@ export class LocalWriter implements Writer {
         }
       }
     } finally {
+      this.endStream();
       await this.data.close().catch(() => {});
       await this.statusFile.close().catch(() => {});
       await this.lock.release();

@@ -22,10 +22,10 @@ import { choosePlatform, formatPlatform, hostPlatform, type PlatformSpec } from 
 import { formatReference, objectOf, type Reference } from './reference.js';
 import { canceledBy, type RetryPolicy } from './retry.js';
 import { transferBlob, type BlobState } from './transfer.js';
-import { DEFAULT_CONCURRENCY } from './defaults.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_PULL_CONCURRENCY } from './defaults.js';
 import { MAX_MANIFEST, MAX_PULL_MANIFESTS } from './limits.js';
 
-export { DEFAULT_CONCURRENCY };
+export { DEFAULT_CONCURRENCY, DEFAULT_PULL_CONCURRENCY };
 
 export type BlobKind = 'manifest' | 'config' | 'layer';
 
@@ -158,7 +158,7 @@ export async function pull(o: PullOptions): Promise<PullResult> {
 
     let received = 0;
     let existing = 0;
-    await mapLimit(items, Math.max(1, o.concurrency ?? DEFAULT_CONCURRENCY), ac, async ({ kind, d }) => {
+    await mapLimit(items, Math.max(1, o.concurrency ?? DEFAULT_PULL_CONCURRENCY), ac, async ({ kind, d }) => {
       const ref = blobRef(kind, d.digest);
       const base = { event: 'blob' as const, ref, kind, digest: d.digest, total: d.size };
       const r = await transferBlob(store, client, repo, d, ref, {

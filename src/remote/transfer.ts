@@ -119,10 +119,14 @@ async function download(client: RegistryClient, repository: string, d: Descripto
         let pendingBytes = 0;
         const flush = async () => {
           if (pendingBytes === 0) return;
-          const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+          const bufs = pending;
+          const n = pendingBytes;
           pending = [];
           pendingBytes = 0;
-          await w.write(buf);
+          // The socket's buffers as they came (a vectored write), not coalesced by a copy.
+          if (bufs.length === 1) await w.write(bufs[0]!);
+          else if (w.writev) await w.writev(bufs);
+          else await w.write(Buffer.concat(bufs, n));
           o.onProgress?.(offset);
         };
         try {

@@ -6,7 +6,7 @@ import { action, interruptible, withContentStore } from '../context.js';
 import { formatBytes } from '../duration.js';
 import { hashStoreOptions } from '../hash-option.js';
 import { digestOption, durationOption, intOption } from '../options.js';
-import { stdinStream } from '../stdin.js';
+import { stdinSource } from '../stdin.js';
 import { announceWaits } from '../wait-notice.js';
 import type { LocalStore } from '../../local/store.js';
 
@@ -70,7 +70,7 @@ export function register(program: Command): void {
         const storeOptions = hashStoreOptions(opts.hash);
         const wait = opts.wait === false ? false : typeof opts.wait === 'number' ? opts.wait : true;
         const controller = interruptible();
-        const input = stdinStream();
+        const input = stdinSource();
         controller.signal.addEventListener('abort', () => input.destroy());
         return withContentStore(
           cmd,

@@ -16,7 +16,7 @@ import { hostPlatform } from '../../remote/platform.js';
 import { action } from '../context.js';
 import { countOption } from '../options.js';
 
-import { DEFAULT_CONCURRENCY } from '../../remote/defaults.js';
+import { DEFAULT_PULL_CONCURRENCY } from '../../remote/defaults.js';
 
 export interface PullOpts {
   plainHttp?: boolean;
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('-u, --user <user[:pass]>', 'Basic credentials (default: ~/.docker/config.json auths)')
     .option('--platform <os/arch[/variant]>', `platform to pick from an index (default ${host.os}/${host.architecture}${host.variant ? `/${host.variant}` : ''})`)
     .option('--all-platforms', 'pull every manifest of an index')
-    .option('-j, --concurrency <n>', 'blobs downloaded at once, 1 to 64', countOption('--concurrency', 64), DEFAULT_CONCURRENCY)
+    .option('-j, --concurrency <n>', 'blobs downloaded at once, 1 to 64', countOption('--concurrency', 64), DEFAULT_PULL_CONCURRENCY)
     .option('--json', 'NDJSON progress events on stdout')
     .option('--lease <id>', 'protect the blobs with this existing lease (default: a lease of its own, dropped once the name is recorded)')
     .addOption(
