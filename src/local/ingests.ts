@@ -16,7 +16,8 @@ import { readStatus, SLOT } from './status-file.js';
 /**
  * One read buffer for every status record read here: a fresh 16 KiB buffer per record made
  * listing 1,000 ingests allocate 16 MiB and collect it (issue 15). Safe to share: readStatus
- * is synchronous, and nothing kept from a record (strings, numbers, the owner) refers to it.
+ * is synchronous, and nothing kept from a record (strings, numbers, the owner) refers to it
+ * (its checkpoint's state may be a view of the buffer: a listing never keeps it).
  */
 const scratch = Buffer.allocUnsafe(2 * SLOT);
 
