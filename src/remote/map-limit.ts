@@ -1,7 +1,7 @@
 /**
  * Runs fn over items with at most `limit` in flight. The first failure aborts `ac`, which
  * stops new starts and cancels the work in flight; the error reported is the root cause,
- * not the cancellations it triggered. (pull.ts keeps a private copy of the same loop.)
+ * not the cancellations it triggered. Used by pull and push.
  */
 import { isKind } from '../errors.js';
 import { canceledBy } from './retry.js';

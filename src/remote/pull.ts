@@ -11,7 +11,7 @@
  */
 import type { Store } from '../content/types.js';
 import { writeBlob } from '../content/write-blob.js';
-import { ContentError, isKind, notFound } from '../errors.js';
+import { ContentError, notFound } from '../errors.js';
 import { recordImage } from '../oci/images.js';
 import type { BadEntry } from '../oci/index-entry.js';
 import { storeOciView } from '../oci/view.js';
@@ -20,9 +20,10 @@ import { parseIndex, parseManifest, type Descriptor } from './descriptor.js';
 import { isIndex, isManifest } from './media-types.js';
 import { choosePlatform, formatPlatform, hostPlatform, type PlatformSpec } from './platform.js';
 import { formatReference, objectOf, type Reference } from './reference.js';
-import { canceledBy, type RetryPolicy } from './retry.js';
+import type { RetryPolicy } from './retry.js';
 import { transferBlob, type BlobState } from './transfer.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PULL_CONCURRENCY } from './defaults.js';
+import { mapLimit } from './map-limit.js';
 import { MAX_MANIFEST, MAX_PULL_MANIFESTS } from './limits.js';
 
 export { DEFAULT_CONCURRENCY, DEFAULT_PULL_CONCURRENCY };
@@ -76,29 +77,6 @@ export function blobRef(kind: BlobKind, digest: string): string {
 interface Fetched {
   descriptor: Descriptor;
   bytes: Buffer;
-}
-
-/**
- * Runs fn over items with at most `limit` in flight. The first failure aborts `ac`, which
- * stops new starts and cancels the transfers in flight.
- */
-async function mapLimit<T>(items: readonly T[], limit: number, ac: AbortController, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      if (ac.signal.aborted) throw canceledBy(ac.signal);
-      try {
-        await fn(items[next++]!);
-      } catch (err) {
-        if (!ac.signal.aborted) ac.abort(err);
-        throw err;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  // Report the root cause, not the cancellations it triggered in the other workers.
-  const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (errors.length) throw errors.find((e) => !isKind(e, 'Canceled')) ?? errors[0];
 }
 
 export async function pull(o: PullOptions): Promise<PullResult> {
