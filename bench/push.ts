@@ -25,19 +25,9 @@ import { bigImage } from '../test/registry/helpers/big-image.js';
 import { imageBytes } from '../test/registry/helpers/image.js';
 import { pushImage } from '../test/registry/helpers/push.js';
 import { startRegistry, type Registry } from '../test/registry/helpers/registry.js';
-import { distCli, median, MiB, row, runCli, runProc, tempDir, type Ctx, type Row, type Suite } from './lib/common.js';
+import { distCli, MiB, row, summarizePairs, type Pair, runCli, runProc, tempDir, type Ctx, type Row, type Suite } from './lib/common.js';
 
 const S = 'push';
-
-interface Pair {
-  ours: number;
-  theirs: number;
-}
-
-function summary(pairs: Pair[]): { ours: number; theirs: number; ratio: number; ratios: string } {
-  const ratios = pairs.map((p) => p.ours / p.theirs);
-  return { ours: median(pairs.map((p) => p.ours)), theirs: median(pairs.map((p) => p.theirs)), ratio: median(ratios), ratios: ratios.map((r) => r.toFixed(2)).join(', ') };
-}
 
 async function timedOk(cmd: string, args: string[], what: string): Promise<number> {
   execFileSync('sync');
@@ -98,8 +88,8 @@ async function run(ctx: Ctx): Promise<Row[]> {
         await Promise.all([ours?.stop(), theirs?.stop()]);
       }
     }
-    const c = summary(cold);
-    const w = summary(warm);
+    const c = summarizePairs(cold);
+    const w = summarizePairs(warm);
     ctx.log(`  cold: per-pair ratios ${c.ratios}; warm: ${w.ratios}`);
     const mbps = (ms: number) => (imageBytes(img) / 1e6 / (ms / 1000)).toFixed(0);
     const load = `load average ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} at the pairs' start`;

@@ -27,19 +27,9 @@ import { startRegistry } from '../test/registry/helpers/registry.js';
 import { tarChunks, type TarFile } from '../test/registry/helpers/tar.js';
 import { defaultDriver } from '../src/snapshots/open.js';
 import { isMountPoint } from '../src/snapshots/mount.js';
-import { distCli, median, MiB, row, runCli, runProc, tempDir, type Ctx, type Row, type Suite } from './lib/common.js';
+import { distCli, MiB, row, summarizePairs, type Pair, runCli, runProc, tempDir, type Ctx, type Row, type Suite } from './lib/common.js';
 
 const S = 'unpack';
-
-interface Pair {
-  ours: number;
-  theirs: number;
-}
-
-function summary(pairs: Pair[]): { ours: number; theirs: number; ratio: number; ratios: string } {
-  const ratios = pairs.map((p) => p.ours / p.theirs);
-  return { ours: median(pairs.map((p) => p.ours)), theirs: median(pairs.map((p) => p.theirs)), ratio: median(ratios), ratios: ratios.map((r) => r.toFixed(2)).join(', ') };
-}
 
 async function ok(p: Promise<{ code: number | null; stderr: string; ms: number }>, what: string): Promise<number> {
   const r = await p;
@@ -101,7 +91,7 @@ async function bundleVsUmoci(ctx: Ctx, base: string, reps: number): Promise<Row[
         pairs.push({ ours: a, theirs: b });
         clean(root, [ours, theirs]);
       }
-      const s = summary(pairs);
+      const s = summarizePairs(pairs);
       ctx.log(`  ${driver}: per-pair ratios ${s.ratios}`);
       rows.push(
         row(S, `dist bundle --snapshotter ${driver}${driver === def ? ' (default)' : ''}, 256 MiB image (CLI)`, s.ours, 'ms', { name: 'umoci unpack, same image (CLI)', value: s.theirs },
@@ -182,7 +172,7 @@ async function applyVsTar(ctx: Ctx, base: string, reps: number): Promise<Row[]> 
     rmSync(ours, { recursive: true, force: true });
     rmSync(theirs, { recursive: true, force: true });
   }
-  const s = summary(pairs);
+  const s = summarizePairs(pairs);
   ctx.log(`  apply: per-pair ratios ${s.ratios}`);
   const r = row(S, `dist apply of one gzip layer (${(tarBytes / MiB).toFixed(0)} MiB tar, ${(gzBytes / MiB).toFixed(0)} MiB gz; CLI, diffID checked)`, s.ours, 'ms', { name: 'tar -xzf (GNU tar + gzip)', value: s.theirs }, undefined,
     `ratio = median of ${reps} per-pair ratios (${s.ratios}), alternating order; load average ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}; reported, no target`);

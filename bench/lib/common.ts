@@ -125,6 +125,18 @@ export function mbps(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 
+/** One pair of whole-process timings: ours and the peer's, taken back to back. */
+export interface Pair {
+  ours: number;
+  theirs: number;
+}
+
+/** Medians of each side, the median of the per-pair ratios (not a ratio of medians), and those ratios as text. */
+export function summarizePairs(pairs: Pair[]): { ours: number; theirs: number; ratio: number; ratios: string } {
+  const ratios = pairs.map((p) => p.ours / p.theirs);
+  return { ours: median(pairs.map((p) => p.ours)), theirs: median(pairs.map((p) => p.theirs)), ratio: median(ratios), ratios: ratios.map((r) => r.toFixed(2)).join(', ') };
+}
+
 export interface PairResult {
   /** Per-pair ratios a / b, in run order. */
   ratios: number[];
