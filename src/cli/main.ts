@@ -3,9 +3,9 @@
  * `dist`: the command line over the content store. Exit codes are the error kinds'
  * (src/errors.ts EXIT_CODES); 2 is a usage error.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CODES } from '../errors.js';
+import { packageVersion } from '../package-root.js';
 import { commandFor, commands } from './commands/index.js';
 import { DEFAULT_ROOT } from './context.js';
 import { nonEmptyOption } from './options.js';
@@ -45,15 +45,6 @@ Environment:
   DIST_PROGRESS  1 forces the progress bar on, 0 off (default: on when stderr is a terminal)
   DIST_DEBUG     print stack traces on error`;
 
-/** The package's version (dist/src/cli/main.js → ../../../package.json). */
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /**
  * The program with the commands `argv` needs: only the one it names when that is clear
  * (see commandFor), else all of them (help, version, usage errors).
@@ -61,7 +52,7 @@ function version(): string {
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('dist')
     .description('containerkit: a daemonless content-addressable blob store')
-    .version(version(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--root <dir>', `store root (env DIST_ROOT, default ${DEFAULT_ROOT})`).argParser(nonEmptyOption('--root')))
     .addOption(
       new Option('--address <address>', 'work through the server there (env DIST_ADDRESS): unix:///path.sock, /path.sock or 127.0.0.1:PORT; `serve` listens there').argParser(

@@ -19,13 +19,14 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
 // piscina is loaded on the first task: commands that never hash don't pay its ~35 ms import.
 import type { Piscina } from 'piscina';
 import type { Algorithm } from '../digest.js';
 import { canceled, ContentError, fromWire, invalidArgument, isWireError, wrapSystemError, type WireError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import type { HashState } from './types.js';
 
 /** Worker entry points, compiled to `<package root>/dist/workers/<name>.js`. */
@@ -97,28 +98,18 @@ function checkThreads(n: number, what: string): number {
   return n;
 }
 
-let packageRoot: string | undefined;
-
 /**
- * Path of a compiled worker. Walks up from this module to the directory holding
- * package.json, so it works from the TS sources (vitest: src/hash/pool.ts) and from
- * dist/src/hash/pool.js alike; workers always run as compiled JS.
+ * Path of a compiled worker, under the package's directory (../package-root.ts), so it is
+ * found from the TS sources (vitest) and from dist/ alike; workers always run as compiled JS.
  */
 const located = new Map<WorkerName, string>();
 
 export function workerFile(name: WorkerName): string {
   const known = located.get(name);
   if (known) return known;
-  if (!packageRoot) {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    while (!existsSync(join(dir, 'package.json'))) {
-      const up = dirname(dir);
-      if (up === dir) throw new ContentError('Internal', 'ERR_WORKER_MISSING', `cannot locate package root above ${fileURLToPath(import.meta.url)}`);
-      dir = up;
-    }
-    packageRoot = dir;
-  }
-  const file = join(packageRoot, 'dist', 'workers', `${name}.js`);
+  const root = packageRoot();
+  if (!root) throw new ContentError('Internal', 'ERR_WORKER_MISSING', `cannot locate package root above ${fileURLToPath(import.meta.url)}`);
+  const file = join(root, 'dist', 'workers', `${name}.js`);
   if (!existsSync(file)) {
     throw new ContentError('Internal', 'ERR_WORKER_MISSING', `hash worker ${file} is missing: run \`npm run build\``, { path: file });
   }
