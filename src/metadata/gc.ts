@@ -88,11 +88,7 @@ export async function collectGarbage(store: LocalStore, options: GcOptions = {})
       result.leases.removed = dead.map((l) => l.id);
       return p;
     });
-    const ingestExpected = await step('ingests', async () => {
-      const m = new Map<string, string>();
-      for (const s of await store.listStatuses()) if (s.expected && s.state !== 'stale') m.set(s.expected, s.ref);
-      return m;
-    });
+    const ingestExpected = await step('ingests', () => expectedByLiveIngests(store));
     const roots = await step('roots', () => collectRoots(root, { leaseContent: leases.content, ingestExpected }));
     const heapBefore = process.memoryUsage().heapUsed;
     const marked = await step('mark', async () => mark(root, roots));
@@ -174,6 +170,13 @@ export async function collectGarbage(store: LocalStore, options: GcOptions = {})
   return result;
 }
 
+/** Expected digest -> ref of every ingest in progress (not stale): roots, as their blob is on its way. */
+async function expectedByLiveIngests(store: LocalStore): Promise<Map<string, string>> {
+  const m = new Map<string, string>();
+  for (const s of await store.listStatuses()) if (s.expected && s.state !== 'stale') m.set(s.expected, s.ref);
+  return m;
+}
+
 function lstatSafe(p: string): Stats | undefined {
   try {
     return lstatSync(p);
@@ -198,8 +201,7 @@ function readdirSafe(dir: string): string[] {
 export async function withReferrers<T>(store: LocalStore, fn: (referrer: (d: string) => string | undefined) => Promise<T>): Promise<T> {
   return exclusiveSection(store.trust, { lock: store.lockOptions }, async () => {
     const leases = await leaseProtection(store.root);
-    const ingestExpected = new Map<string, string>();
-    for (const s of await store.listStatuses()) if (s.expected && s.state !== 'stale') ingestExpected.set(s.expected, s.ref);
+    const ingestExpected = await expectedByLiveIngests(store);
     const roots = await collectRoots(store.root, { leaseContent: leases.content, ingestExpected });
     const marked = mark(store.root, roots);
     return fn((d) => {
