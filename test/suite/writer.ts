@@ -360,11 +360,13 @@ export function writerTests(factory: StoreFactory): void {
         const d = digestOf(data);
         const w = await store.writer({ ref: 'race', expected: d });
         await w.write(data);
-        const waiting = store.writer({ ref: 'race', expected: d, wait: 10_000 });
+        // Checked from the start: a server may refuse the waiter as soon as the commit lands,
+        // before this test gets to await it (an unobserved rejection meanwhile).
+        const waiting = expectError(store.writer({ ref: 'race', expected: d, wait: 10_000 }), 'AlreadyExists');
         await new Promise((r) => setTimeout(r, 100));
         expect(await w.commit()).toBe(d);
         await w.close();
-        await expectError(waiting, 'AlreadyExists');
+        await waiting;
         // The ref is free afterwards.
         const w3 = await store.writer({ ref: 'race' });
         await w3.close();
