@@ -15,13 +15,14 @@
  * - holder of `unknown` liveness (another host or pid namespace, or no readable record — a
  *   lock made by an older version): stale once its heartbeat is older than `staleMs`.
  */
+import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 // The pure-JS entry: the package root probes for an optional native addon (~270 ms here).
 import { pack, unpack } from 'msgpackr/pack';
 import type { IngestState, Owner } from '../content/types.js';
 import { currentOwner, ownerLiveness, type Liveness } from './owner.js';
 import type { IngestPaths } from './paths.js';
-import { idOf, readRecordSync, type FileId } from './safe-fs.js';
+import { idOf, readRecordSync, sameFile, type FileId } from './safe-fs.js';
 
 export interface LockOptions {
   /** A lock whose heartbeat is older than this is stale, unless its holder is alive on this host (default 10 s). */
@@ -69,18 +70,31 @@ export function readOwner(paths: IngestPaths): { owner: Owner; acquiredAt?: numb
   }
 }
 
+/**
+ * The lock's state from one directory: the owner record is read by name, so the directory is
+ * looked up before and after, and the record counts only if both are the same directory
+ * (the lock may be replaced in between, e.g. by a takeover; mixing the old directory's
+ * heartbeat with the new holder's record described a fresh lock as a stalled one). After
+ * a few replacements in a row the owner is left unknown.
+ */
 export async function inspectLock(paths: IngestPaths, opts: LockOptions = DEFAULT_LOCK_OPTIONS): Promise<LockInspection> {
-  let st;
-  try {
-    st = await lstat(paths.lock);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, liveness: 'unknown', stale: false, stalled: false };
-    throw err;
+  const absent: LockInspection = { exists: false, liveness: 'unknown', stale: false, stalled: false };
+  let st = await lstatOrUndefined(paths.lock);
+  if (!st) return absent;
+  let rec: ReturnType<typeof readOwner>;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // A lock that is not a directory was not made by a lock holder: its owner is unknown.
+    const read = st.isDirectory() ? readOwner(paths) : undefined;
+    const again = await lstatOrUndefined(paths.lock);
+    if (!again) return absent;
+    const same = sameFile(idOf(st), idOf(again));
+    st = again;
+    if (same) {
+      rec = read;
+      break;
+    }
   }
   const now = Date.now();
-  const id = idOf(st);
-  // A lock that is not a directory was not made by a lock holder: its owner is unknown.
-  const rec = st.isDirectory() ? readOwner(paths) : undefined;
   const owner = rec?.owner;
   const liveness = ownerLiveness(owner);
   const heartbeatAgeMs = now - st.mtimeMs;
@@ -88,7 +102,7 @@ export async function inspectLock(paths: IngestPaths, opts: LockOptions = DEFAUL
   const old = heartbeatAgeMs > opts.staleMs;
   return {
     exists: true,
-    id,
+    id: idOf(st),
     owner,
     ageMs: Math.max(0, now - born),
     heartbeatAgeMs,
@@ -96,6 +110,15 @@ export async function inspectLock(paths: IngestPaths, opts: LockOptions = DEFAUL
     stale: liveness === 'dead' || (liveness === 'unknown' && old),
     stalled: liveness === 'alive' && old,
   };
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** What an ingest is, by its lock (see IngestState). */
